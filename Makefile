@@ -1,0 +1,48 @@
+# IncidentDesk: `make run` sets up and serves the demo; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export INCIDENTDESK_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test lint test-sqlite test-postgres bench clean
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "IncidentDesk needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/incidentdesk init
+	$(BIN)/incidentdesk demo
+	$(BIN)/incidentdesk serve
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
+	INCIDENTDESK_DATA_DIR=$$(mktemp -d) $(BIN)/incidentdesk manage makemigrations --check --dry-run
+
+test-sqlite: $(VENV)/.installed-test
+	INCIDENTDESK_DATABASE_URL= $(BIN)/pytest -n 2 -p no:cacheprovider
+
+test-postgres: $(VENV)/.installed-test
+	@if [ -n "$$INCIDENTDESK_TEST_DATABASE_URL" ]; then \
+	  echo "== the suite again on PostgreSQL"; \
+	  INCIDENTDESK_DATABASE_URL="$$INCIDENTDESK_TEST_DATABASE_URL" $(BIN)/pytest -n 2 -p no:cacheprovider; \
+	else echo "INCIDENTDESK_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+
+test: lint test-sqlite test-postgres
+
+bench: $(VENV)/.installed-test
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,28 @@
+"""The JSON API at /api/v1: routers of each app mounted on one NinjaAPI."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from incidentdesk.comms.api import router as comms_router
+from incidentdesk.core.api import ActiveSession, BearerToken, install_error_handlers
+from incidentdesk.incidents.api import router as incidents_router
+from incidentdesk.policy.api import router as policy_router
+from incidentdesk.portal.api import router as portal_router
+from incidentdesk.reviews.api import router as reviews_router
+from incidentdesk.statuspage.api import router as statuspage_router
+
+api = NinjaAPI(
+    title="IncidentDesk API",
+    version="1",
+    description="Report and work incidents under the Incident Management Policy.",
+    auth=[BearerToken(), ActiveSession()],
+    urls_namespace="api-v1",
+)
+install_error_handlers(api)
+api.add_router("", incidents_router)
+api.add_router("", policy_router)
+api.add_router("", comms_router)
+api.add_router("", statuspage_router)
+api.add_router("", portal_router)
+api.add_router("", reviews_router)

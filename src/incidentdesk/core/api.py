@@ -1,0 +1,76 @@
+"""Shared pieces of the JSON API: authentication and the error contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from incidentdesk.accounts.models import User
+from incidentdesk.accounts.services import token_authenticate
+
+from .errors import DomainError
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class ActiveSession(SessionAuth):
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        return user if user is not None and user.is_active else None
+
+
+def actor(request: HttpRequest) -> User:
+    """The authenticated user of an API request (token or session)."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise AuthenticationError()
+    return user
+
+
+def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or []}
+
+
+def _field(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    while parts and parts[0] in {"body", "payload", "query", "path", "filters"}:
+        parts.pop(0)
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return api.create_response(request, exc.as_dict(), status=exc.status_code)
+
+    @api.exception_handler(ValidationError)
+    def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = [
+            {"field": _field(e.get("loc", [])), "message": e.get("msg", "invalid")}
+            for e in exc.errors
+        ]
+        return api.create_response(request, error_body("Invalid input.", errors), status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def _auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = api.create_response(
+            request,
+            error_body("Authentication required: send a bearer token or log in."),
+            status=401,
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(HttpError)
+    def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return api.create_response(request, error_body(str(exc)), status=exc.status_code)

@@ -1,0 +1,76 @@
+"""Hash chains for append-only records (incident timelines, the audit log).
+
+hash = SHA-256(canonical JSON of the entry's fields + the previous entry's hash). Editing,
+inserting or deleting any stored entry changes a hash downstream of it, so `verify` finds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def canonical_time(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(
+    *, scope: str, seq: int, kind: str, actor: str, at: dt.datetime, data: Any, prev_hash: str
+) -> str:
+    body = json.dumps(
+        {
+            "scope": scope,
+            "seq": seq,
+            "kind": kind,
+            "actor": actor,
+            "at": canonical_time(at),
+            "data": data,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256((body + prev_hash).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Break:
+    seq: int
+    reason: str
+
+
+def verify(scope: str, entries: Iterable[Any], head: str | None = None) -> Break | None:
+    """The first broken entry of a chain (ordered by seq), or None when it is intact.
+
+    `head`, when given, is the hash the chain's owner recorded for its last entry: it catches
+    entries deleted from the end.
+    """
+    prev = GENESIS
+    expected_seq = 1
+    for entry in entries:
+        if entry.seq != expected_seq:
+            return Break(expected_seq, f"entry {expected_seq} is missing")
+        if entry.prev_hash != prev:
+            return Break(entry.seq, "prev_hash does not match the previous entry")
+        computed = entry_hash(
+            scope=scope,
+            seq=entry.seq,
+            kind=entry.kind,
+            actor=entry.actor_label,
+            at=entry.at,
+            data=entry.data,
+            prev_hash=entry.prev_hash,
+        )
+        if computed != entry.hash:
+            return Break(entry.seq, "content does not match its hash (edited after it was written)")
+        prev = entry.hash
+        expected_seq += 1
+    if head is not None and head != prev:
+        return Break(expected_seq, "entries after this point were removed")
+    return None

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from incidentdesk.demo import loader
+from incidentdesk.policy.services import policy_sync_from_file
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisation Spacewise with people and incidents (only once)."
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        policy_sync_from_file()
+        if loader.load():
+            self.stdout.write("Demo data loaded.")
+        else:
+            self.stdout.write("Demo data already present; nothing added.")
+        self.stdout.write(
+            f"\nOpen {settings.BASE_URL}/ and log in with password '{loader.PASSWORD}' as:"
+        )
+        for login in loader.LOGINS:
+            where = f" ({login.org})" if login.org else ""
+            self.stdout.write(f"  {login.role:<12} {login.email}{where}")

@@ -1,0 +1,28 @@
+"""Periodic work: each worker enqueues a periodic task when none is waiting already.
+
+The tasks themselves are idempotent, so two workers enqueueing at once costs one extra run.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from django_tasks_db.models import DBTaskResult
+
+PERIODIC_TASKS = ["incidentdesk.incidents.tasks.check_sla_clocks"]
+
+
+def register(path: str) -> None:
+    if path not in PERIODIC_TASKS:
+        PERIODIC_TASKS.append(path)
+
+
+def enqueue_due_periodic_tasks() -> int:
+    queued = 0
+    for path in PERIODIC_TASKS:
+        if DBTaskResult.objects.ready().filter(task_path=path).exists():
+            continue
+        module, name = path.rsplit(".", 1)
+        getattr(importlib.import_module(module), name).enqueue()
+        queued += 1
+    return queued

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from incidentdesk.accounts.models import StakeholderOrg
+from incidentdesk.core.models import AppendOnly
+from incidentdesk.policy.models import PolicyVersion
+
+from .lifecycle import Status
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20_000
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=TITLE_MAX)
+    description = models.TextField(blank=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_incidents",
+    )
+    reporter_org = models.ForeignKey(
+        StakeholderOrg, null=True, blank=True, on_delete=models.PROTECT, related_name="reported"
+    )
+    affected_orgs = models.ManyToManyField(StakeholderOrg, blank=True, related_name="affected_by")
+    type = models.CharField(max_length=40, blank=True)
+    severity = models.CharField(max_length=10, blank=True)
+    impact = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        max_length=20, choices=[(s.value, s.value) for s in Status], default=Status.REPORTED
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_incidents",
+    )
+    private = models.BooleanField(default=False)
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    first_update_at = models.DateTimeField(null=True, blank=True)
+    last_update_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+
+    ack_due_at = models.DateTimeField(null=True, blank=True)
+    update_due_at = models.DateTimeField(null=True, blank=True)
+    resolve_due_at = models.DateTimeField(null=True, blank=True)
+
+    resolution_summary = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+
+    # the chain's head: hash and seq of the last timeline entry; `version` bumps on every
+    # change so that a form posted against an older state is recognised as stale
+    timeline_seq = models.PositiveIntegerField(default=0)
+    timeline_head = models.CharField(max_length=64, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="incident_status_id"),
+            models.Index(fields=["reporter_org", "-id"], name="incident_org_id"),
+            models.Index(fields=["assignee", "-id"], name="incident_assignee_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.title}"
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.pk}"
+
+
+class TimelineEntry(AppendOnly):
+    """One documented action on an incident (policy step 6). Append-only and hash-chained."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="timeline")
+
+    class Meta:
+        ordering = ["incident", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "seq"], name="timeline_incident_seq")
+        ]
+        indexes = [models.Index(fields=["kind", "at"], name="timeline_kind_at")]
+        verbose_name_plural = "timeline entries"
+
+
+class TaskState(models.TextChoices):
+    OPEN = "open"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class Task(models.Model):
+    """One step of the guideline an incident follows (policy step 4)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="tasks")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=300)
+    state = models.CharField(max_length=10, choices=TaskState.choices, default=TaskState.OPEN)
+    reason = models.TextField(blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    guideline = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["incident", "position"]
+
+
+class InfoRequest(models.Model):
+    """A question from the team to the reporter (policy step 1: collect all information)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="info_requests")
+    question = models.TextField()
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "asked_at"]
+
+
+class PublicStatus(models.TextChoices):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class PublicUpdate(models.Model):
+    """A stakeholder-facing message (policy steps 3 and 5). Internal notes are never these."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="public_updates")
+    status = models.CharField(max_length=20, choices=PublicStatus.choices)
+    body = models.TextField()
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    posted_at = models.DateTimeField()
+    seq = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["incident", "posted_at"]

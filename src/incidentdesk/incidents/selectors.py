@@ -1,0 +1,135 @@
+"""Reads shared by the API, the pages and the CLI."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from incidentdesk.accounts.models import Role, User
+from incidentdesk.core.errors import NotFound, field_error
+from incidentdesk.policy.schema import Policy
+from incidentdesk.policy.selectors import policy_of
+
+from .lifecycle import Status
+from .models import Incident
+
+REF = re.compile(r"^INC-([1-9][0-9]{0,17})$", re.IGNORECASE)
+
+
+def visible_incidents(user: User) -> QuerySet[Incident]:
+    """Incidents `user` may see: the team sees all; a stakeholder sees the non-private
+    incidents its organisation reported or is affected by, and the ones it reported itself."""
+    qs = Incident.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.role != Role.STAKEHOLDER:
+        return qs
+    own = Q(reporter=user)
+    if user.organisation_id is None:
+        return qs.filter(own)
+    affected = Incident.affected_orgs.through.objects.filter(
+        incident_id=OuterRef("pk"), stakeholderorg_id=user.organisation_id
+    )
+    return qs.filter(
+        own | (Q(private=False) & (Q(reporter_org_id=user.organisation_id) | Exists(affected)))
+    )
+
+
+def parse_ref(ref: str) -> int:
+    match = REF.match(ref.strip())
+    if not match:
+        raise NotFound(f"No incident {ref}.")
+    return int(match.group(1))
+
+
+def incident_get_for(user: User, ref: str, *, for_update: bool = False) -> Incident:
+    """The incident `ref` if `user` may see it; NotFound otherwise (refs do not leak)."""
+    qs = visible_incidents(user).select_related(
+        "assignee", "reporter", "reporter_org", "policy_version"
+    )
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    incident = qs.filter(pk=parse_ref(ref)).first()
+    if incident is None:
+        raise NotFound(f"No incident {ref}.")
+    return incident
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    status: str | None = None
+    type: str | None = None
+    severity: str | None = None
+    assignee: str | None = None  # an e-mail, "me" or "none"
+    open_only: bool = False
+    q: str | None = None
+
+
+def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident]:
+    qs = visible_incidents(user)
+    if filters.status:
+        statuses = [s.strip() for s in filters.status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in Status.__members__.values()]
+        if unknown:
+            raise field_error("status", f"Unknown status {unknown[0]!r}.")
+        qs = qs.filter(status__in=statuses)
+    if filters.open_only:
+        qs = qs.exclude(status__in=[Status.RESOLVED, Status.CLOSED, Status.REJECTED])
+    if filters.type:
+        qs = qs.filter(type=filters.type)
+    if filters.severity:
+        qs = qs.filter(severity=filters.severity)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee:
+        qs = qs.filter(assignee__email=filters.assignee.lower())
+    if filters.q:
+        text = filters.q.strip()
+        match = REF.match(text)
+        qs = qs.filter(pk=int(match.group(1))) if match else qs.filter(title__icontains=text)
+    return qs
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "id":
+            raise ValueError
+        return int(value)
+    except ValueError:
+        raise field_error("cursor", "This cursor is not one the API gave out.") from None
+
+
+def page_by_id(
+    qs: QuerySet[Incident], cursor: str | None, limit: int
+) -> tuple[list[Incident], str | None]:
+    """Keyset pagination, newest first: stays fast however many incidents there are."""
+    if cursor:
+        qs = qs.filter(pk__lt=decode_cursor(cursor))
+    items = list(qs.order_by("-pk")[: limit + 1])
+    next_cursor = encode_cursor(items[limit - 1].pk) if len(items) > limit else None
+    return items[:limit], next_cursor
+
+
+def policy_for(incident: Incident) -> Policy:
+    return policy_of(incident.policy_version)
+
+
+def triage_due_at(incident: Incident) -> dt.datetime:
+    return incident.reported_at + policy_for(incident).intake.triage
+
+
+def open_info_requests(incident: Incident) -> Any:
+    return incident.info_requests.filter(answered_at__isnull=True)

@@ -1,0 +1,54 @@
+"""Appending to an incident's hash-chained timeline. Only services call `append`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import Signal
+
+from incidentdesk.core import chain, clock
+
+from .models import Incident, TimelineEntry
+
+# Sent inside the transaction that appends an entry, with `incident` and `entry`. Receivers
+# (notifications, the status page, ...) queue their own work in the same transaction, so the
+# action, its entry and the work it causes commit or roll back together.
+entry_appended = Signal()
+
+
+def scope_of(incident: Incident) -> str:
+    return incident.ref
+
+
+def append(incident: Incident, *, kind: str, by: Any, data: dict[str, Any]) -> TimelineEntry:
+    """Append one entry. The caller holds the incident's row lock inside a transaction and
+    saves the incident afterwards (this sets its chain head, version and updated_at)."""
+    seq = incident.timeline_seq + 1
+    prev = incident.timeline_head or chain.GENESIS
+    at = clock.now()
+    label = by.email if by is not None else "system"
+    digest = chain.entry_hash(
+        scope=scope_of(incident), seq=seq, kind=kind, actor=label, at=at, data=data, prev_hash=prev
+    )
+    entry = TimelineEntry.objects.create(
+        incident=incident,
+        seq=seq,
+        kind=kind,
+        actor=by,
+        actor_label=label,
+        at=at,
+        data=data,
+        prev_hash=prev,
+        hash=digest,
+    )
+    incident.timeline_seq = seq
+    incident.timeline_head = digest
+    incident.version += 1
+    incident.updated_at = at
+    entry_appended.send(sender=TimelineEntry, incident=incident, entry=entry)
+    return entry
+
+
+def verify(incident: Incident) -> chain.Break | None:
+    entries = TimelineEntry.objects.filter(incident=incident).order_by("seq").iterator()
+    return chain.verify(scope_of(incident), entries, incident.timeline_head or chain.GENESIS)

@@ -1,0 +1,214 @@
+"""The policy file's schema. `Policy` is immutable once validated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
+from pydantic_core import PydanticCustomError
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+KEY = r"^[a-z][a-z0-9_]*$"
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    if isinstance(value, dt.timedelta):
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    match = _DURATION.match(text) if text else None
+    if not match or not any(match.groups()):
+        raise PydanticCustomError(
+            "duration", 'expected a duration like "4h", got {got}', {"got": _show(value)}
+        )
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    delta = dt.timedelta(days=days, hours=hours, minutes=minutes)
+    if delta <= dt.timedelta(0):
+        raise PydanticCustomError("duration", "a duration must be longer than zero", {})
+    return delta
+
+
+def format_duration(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+    ]
+    return "".join(parts) or "0m"
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+Duration = Annotated[
+    dt.timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    team: str = "Incident Management Team"
+
+
+class Intake(_Strict):
+    assumed_severity: str = "P2"
+    triage: Duration = dt.timedelta(hours=1)
+    due_soon_fraction: float = Field(default=0.25, gt=0, lt=1)
+
+
+class IncidentType(_Strict):
+    label: str = Field(min_length=1, max_length=60)
+    description: str = ""
+    private: bool = False
+    required_information: list[str] = []
+
+
+class Sla(_Strict):
+    acknowledge: Duration
+    first_update: Duration
+    update_every: Duration
+    resolve: Duration
+
+
+class Severity(_Strict):
+    label: str = Field(min_length=1, max_length=60)
+    statuspage_impact: Literal["none", "minor", "major", "critical"] = "minor"
+    review_required: bool = False
+    review_due_business_days: int = Field(default=5, ge=1, le=60)
+    sla: Sla
+
+
+class ImpactLevel(_Strict):
+    label: str = Field(min_length=1, max_length=60)
+    min_share: float = Field(default=0.0, ge=0, le=1)
+    min_orgs: int = Field(default=1, ge=0)
+
+
+class Guideline(_Strict):
+    type: str
+    severity: str | None = None
+    steps: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1)
+
+
+class Policy(_Strict):
+    organisation: Organisation
+    intake: Intake = Intake()
+    types: dict[Annotated[str, Field(pattern=KEY)], IncidentType] = Field(min_length=1)
+    severities: dict[Annotated[str, Field(pattern=r"^P[0-9]$")], Severity] = Field(min_length=1)
+    impacts: dict[Annotated[str, Field(pattern=KEY)], ImpactLevel] = Field(min_length=1)
+    matrix: dict[str, dict[str, str]]
+    guidelines: list[Guideline] = []
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-references the schema cannot express, as (location, message) pairs."""
+        errors: list[tuple[str, str]] = []
+        if self.intake.assumed_severity not in self.severities:
+            errors.append(
+                (
+                    "intake.assumed_severity",
+                    self._unknown("severity", self.intake.assumed_severity, self.severities),
+                )
+            )
+        for type_key in self.types:
+            row = self.matrix.get(type_key)
+            if row is None:
+                errors.append((f"matrix.{type_key}", "missing: every type needs a row"))
+                continue
+            for impact_key in self.impacts:
+                if impact_key not in row:
+                    errors.append(
+                        (
+                            f"matrix.{type_key}.{impact_key}",
+                            "missing: every impact level needs a severity",
+                        )
+                    )
+        for type_key, row in self.matrix.items():
+            if type_key not in self.types:
+                errors.append((f"matrix.{type_key}", self._unknown("type", type_key, self.types)))
+                continue
+            for impact_key, severity in row.items():
+                if impact_key not in self.impacts:
+                    errors.append(
+                        (
+                            f"matrix.{type_key}.{impact_key}",
+                            self._unknown("impact level", impact_key, self.impacts),
+                        )
+                    )
+                elif severity not in self.severities:
+                    errors.append(
+                        (
+                            f"matrix.{type_key}.{impact_key}",
+                            self._unknown("severity", severity, self.severities),
+                        )
+                    )
+        seen: set[tuple[str, str | None]] = set()
+        for i, guideline in enumerate(self.guidelines):
+            if guideline.type not in self.types:
+                errors.append(
+                    (f"guidelines.{i}.type", self._unknown("type", guideline.type, self.types))
+                )
+            if guideline.severity is not None and guideline.severity not in self.severities:
+                errors.append(
+                    (
+                        f"guidelines.{i}.severity",
+                        self._unknown("severity", guideline.severity, self.severities),
+                    )
+                )
+            key = (guideline.type, guideline.severity)
+            if key in seen:
+                errors.append(
+                    (f"guidelines.{i}", "a guideline for this type and severity is already defined")
+                )
+            seen.add(key)
+        return errors
+
+    @staticmethod
+    def _unknown(what: str, value: str, known: dict[str, Any]) -> str:
+        return f'unknown {what} "{value}" (known: {", ".join(known)})'
+
+    # -- questions the rest of the product asks --------------------------------------------
+
+    def suggest_severity(self, type_key: str, impact_key: str) -> str:
+        return self.matrix[type_key][impact_key]
+
+    def suggest_impact(self, affected: int, total: int) -> str | None:
+        """The first impact level whose thresholds `affected` of `total` organisations meet."""
+        if affected <= 0 or total <= 0:
+            return None
+        share = affected / total
+        for key, level in self.impacts.items():
+            if share >= level.min_share and affected >= level.min_orgs:
+                return key
+        return list(self.impacts)[-1]
+
+    def guideline_for(self, type_key: str, severity: str | None) -> Guideline | None:
+        exact = None
+        general = None
+        for guideline in self.guidelines:
+            if guideline.type != type_key:
+                continue
+            if guideline.severity is not None and guideline.severity == severity:
+                exact = guideline
+            elif guideline.severity is None:
+                general = guideline
+        return exact or general
+
+    def sla_for(self, severity: str | None) -> Sla:
+        return self.severities[severity or self.intake.assumed_severity].sla

@@ -1,0 +1,17 @@
+from django.urls import include, path
+
+from incidentdesk.api import api
+from incidentdesk.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("status/", include("incidentdesk.statuspage.urls")),
+    path("portal/", include("incidentdesk.portal.urls")),
+    path("", include("incidentdesk.reviews.urls")),
+    path("", include("incidentdesk.comms.urls")),
+    path("", include("incidentdesk.policy.urls")),
+    path("", include("incidentdesk.accounts.urls")),
+    path("", include("incidentdesk.incidents.urls")),
+]
