@@ -5,6 +5,7 @@ incidents, timeline entries or tasks."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -543,6 +544,11 @@ def incident_resolve(
     return incident
 
 
+# Conditions other parts of the product place on closing (e.g. a required post-incident review).
+# Each takes the locked incident and returns the reason closing is refused, or None.
+CLOSE_CHECKS: list[Callable[[Incident], str | None]] = []
+
+
 def incident_close(
     *, by: User, incident: Incident | str, expected_version: int | None = None
 ) -> Incident:
@@ -550,6 +556,10 @@ def incident_close(
     with transaction.atomic():
         incident = _locked(by, incident, expected_version)
         _transition(incident, Status.CLOSED)
+        for check in CLOSE_CHECKS:
+            refusal = check(incident)
+            if refusal:
+                raise Conflict(refusal)
         incident.closed_at = clock.now()
         timeline.append(incident, kind="closed", by=by, data={})
         _save(incident)
