@@ -1,9 +1,14 @@
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from incidentdesk.api import api
 from incidentdesk.core import views as core_views
 
 urlpatterns = [
+    path(
+        "favicon.ico", RedirectView.as_view(url=static("incidentdesk/favicon.svg"), permanent=True)
+    ),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
