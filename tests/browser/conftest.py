@@ -52,9 +52,17 @@ class ConsoleErrors(list[str]):
     def watch(self, page) -> None:  # type: ignore[no-untyped-def]
         page.on(
             "console",
-            lambda m: self.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+            lambda m: (
+                self.append(f"console {m.type}: {m.text} at {m.location.get('url')}")
+                if m.type == "error"
+                else None
+            ),
         )
         page.on("pageerror", lambda e: self.append(f"page error: {e}"))
+        page.on(
+            "response",
+            lambda r: self.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None,
+        )
 
 
 @pytest.fixture
