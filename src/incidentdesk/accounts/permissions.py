@@ -36,6 +36,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.reject": TEAM,
     "incident.reopen": TEAM,
     "incident.task_update": TEAM,
+    # post-incident reviews, action items, insights
+    "review.view": TEAM,
+    "review.edit": TEAM,
+    "review.comment": TEAM,
+    "review.publish": TEAM,
+    "review.waive": frozenset({A, MG}),
+    "action.edit": TEAM,
+    "insights.view": frozenset({A, MG}),
+    "incident.export": TEAM,
     # policy
     "policy.view": TEAM,
     "policy.edit": frozenset({A, MG}),
@@ -44,6 +53,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "org.manage": frozenset({A}),
     "token.create_own": EVERYONE,
     "audit.view": frozenset({A, MG}),
+    # status page
+    "statuspage.manage": frozenset({A, MG}),
+    "statuspage.publish": TEAM,
+    "statuspage.publish_summary": frozenset({A, MG}),
+    "statuspage.link_components": TEAM,
+    "statuspage.maintenance": TEAM,
 }
 
 
