@@ -374,6 +374,9 @@ def _instantiate_guideline(incident: Incident, policy: Policy) -> None:
 def incident_assign(
     *, by: User, incident: Incident | str, assignee: str | None, expected_version: int | None = None
 ) -> Incident:
+    if not can(by, "incident.assign"):
+        # checked before the address, so that a caller who may not assign cannot probe it
+        require(by, "incident.assign_self")
     target: User | None = None
     if assignee:
         target = User.objects.filter(email=assignee.strip().lower(), is_active=True).first()
@@ -432,7 +435,7 @@ def incident_add_note(
     require(by, "incident.note")
     body = _text("body", body)
     with transaction.atomic():
-        incident = _locked(by, incident, None)
+        incident = _locked(by, incident, expected_version)
         entry = timeline.append(incident, kind="note", by=by, data={"body": body})
         _save(incident)
     return entry
