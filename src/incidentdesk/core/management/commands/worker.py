@@ -13,6 +13,9 @@ from incidentdesk.core.periodic import enqueue_due_periodic_tasks
 
 log = logging.getLogger("incidentdesk.worker")
 
+TICK_SECONDS = 15
+PRUNE_EVERY_SECONDS = 3600
+
 
 class Command(BaseCommand):
     help = "Run a task worker: deliveries, SLA clocks and other background work."
@@ -33,15 +36,28 @@ class Command(BaseCommand):
             batch=options["batch"],
             reload=False,
             startup_delay=False,
-            verbosity=options["verbosity"],
+            # one line per task run at the default verbosity would drown the console
+            verbosity=max(0, options["verbosity"] - 1),
         )
 
     def _tick(self) -> None:
+        last_prune = 0.0
         while True:
             try:
                 enqueue_due_periodic_tasks()
+                if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                    # finished task rows are bookkeeping; the timeline and deliveries keep
+                    # the record, so a day of results is enough to inspect failures
+                    call_command(
+                        "prune_db_task_results",
+                        queue_name="*",
+                        min_age_days=1,
+                        failed_min_age_days=14,
+                        verbosity=0,
+                    )
+                    last_prune = time.monotonic()
             except Exception:
-                log.exception("could not enqueue periodic tasks")
+                log.exception("periodic work failed")
             finally:
                 close_old_connections()
-            time.sleep(15)
+            time.sleep(TICK_SECONDS)
