@@ -69,3 +69,21 @@ def test_markdown_script_and_handlers_are_inert():
     assert 'href="javascript' not in html
     assert 'rel="noopener noreferrer nofollow"' in html
     assert "<strong>b</strong>" in str(render_markdown("**b**"))
+
+
+def test_password_change(member):
+    c = Client()
+    assert c.get("/password/").url.startswith("/login/")
+    c.force_login(member)
+    assert ">Old password</label>" in c.get("/password/").content.decode()
+    r = c.post(
+        "/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-secret-9",
+            "new_password2": "another-long-secret-9",
+        },
+    )
+    assert r.status_code == 302 and r.url == "/password/done/"
+    member.refresh_from_db()
+    assert member.check_password("another-long-secret-9")

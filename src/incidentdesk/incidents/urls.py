@@ -5,4 +5,9 @@ from . import views
 app_name = "incidents"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("queue/live", views.queue_live, name="queue_live"),
+    path("incidents/<str:ref>", views.incident_detail, name="detail"),
+    path("incidents/<str:ref>/live", views.incident_live, name="live"),
+    path("incidents/<str:ref>/triage", views.triage_form, name="triage"),
+    path("incidents/<str:ref>/act/<slug:action>", views.incident_action, name="act"),
 ]

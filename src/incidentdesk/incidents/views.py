@@ -1,26 +1,812 @@
+"""The team's workspace: the queue and the incident page. Views read through selectors and
+act only through `services`; every action is a POST form carrying the incident's version."""
+
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from .selectors import IncidentFilters, incident_list_for, page_by_id
+from incidentdesk.accounts.models import User
+from incidentdesk.accounts.permissions import can
+from incidentdesk.core import clock
+from incidentdesk.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from incidentdesk.policy.schema import Policy
+
+from . import lifecycle, services
+from .lifecycle import Status
+from .models import Incident, TaskState, TimelineEntry
+from .selectors import (
+    REF,
+    IncidentFilters,
+    incident_get_for,
+    incident_list_for,
+    page_by_id,
+    policy_for,
+)
+from .steps import DONE, LATE, NOT_APPLICABLE, PENDING, policy_steps
+
+PAGE_SIZE = 50
+POLL_SECONDS = 3
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
-def _team_only(request: HttpRequest) -> HttpResponse | None:
-    if not request.user.is_team:  # type: ignore[union-attr]
-        return redirect("/portal/")
-    return None
+# -- access --------------------------------------------------------------------------------
+
+
+def team_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged-in team members only; a stakeholder is refused (403) with a way to the portal."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_team:  # type: ignore[union-attr]
+            return forbidden(request, "This page is for the Incident Management Team.")
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail) from None
+        except PermissionDenied as exc:
+            return forbidden(request, exc.detail)
+
+    return wrapper
+
+
+def forbidden(request: HttpRequest, detail: str) -> HttpResponse:
+    return render(request, "incidents/forbidden.html", {"detail": detail}, status=403)
+
+
+# -- SLA clocks ----------------------------------------------------------------------------
+
+OK, DUE_SOON, BREACHED, MET = "ok", "due soon", "breached", "met"
+CLOCK_BADGE = {OK: "ok", DUE_SOON: "warn", BREACHED: "bad", MET: "muted"}
+
+
+@dataclass
+class SlaClock:
+    key: str
+    label: str
+    due_at: dt.datetime | None
+    state: str
+    done_at: dt.datetime | None = None
+
+    @property
+    def badge(self) -> str:
+        return CLOCK_BADGE[self.state]
+
+
+def _clock_state(due_at: dt.datetime, span: dt.timedelta, fraction: float, now: dt.datetime) -> str:
+    if now >= due_at:
+        return BREACHED
+    if due_at - now <= span * fraction:
+        return DUE_SOON
+    return OK
+
+
+def sla_clocks(incident: Incident, policy: Policy, now: dt.datetime) -> list[SlaClock]:
+    """Acknowledge, next update and resolve: the three clocks a member watches."""
+    sla = policy.sla_for(incident.severity or None)
+    fraction = policy.intake.due_soon_fraction
+    is_open = incident.status in lifecycle.OPEN
+    clocks = []
+    if incident.acknowledged_at is not None:
+        clocks.append(
+            SlaClock(
+                "acknowledge", "Acknowledge", incident.ack_due_at, MET, incident.acknowledged_at
+            )
+        )
+    elif incident.ack_due_at and is_open:
+        state = _clock_state(incident.ack_due_at, sla.acknowledge, fraction, now)
+        clocks.append(SlaClock("acknowledge", "Acknowledge", incident.ack_due_at, state))
+    if incident.update_due_at and is_open:
+        span = sla.update_every if incident.last_update_at else sla.first_update
+        state = _clock_state(incident.update_due_at, span, fraction, now)
+        clocks.append(SlaClock("update", "Next update", incident.update_due_at, state))
+    if incident.resolved_at is not None:
+        clocks.append(
+            SlaClock("resolve", "Resolve", incident.resolve_due_at, MET, incident.resolved_at)
+        )
+    elif incident.resolve_due_at and is_open:
+        state = _clock_state(incident.resolve_due_at, sla.resolve, fraction, now)
+        clocks.append(SlaClock("resolve", "Resolve", incident.resolve_due_at, state))
+    return clocks
+
+
+def sla_summary(clocks: list[SlaClock]) -> str:
+    states = {c.state for c in clocks}
+    if BREACHED in states:
+        return BREACHED
+    if DUE_SOON in states:
+        return DUE_SOON
+    return OK
+
+
+# -- the queue -----------------------------------------------------------------------------
+
+STATUS_CHOICES = [("open", "Open")] + [(s.value, s.value.capitalize()) for s in Status]
+STATUS_CHOICES.append(("all", "All"))
+
+
+@dataclass(frozen=True)
+class Sort:
+    label: str
+    keys: tuple[tuple[str, bool], ...]  # (annotation or field, descending)
+
+
+SORTS = {
+    "attention": Sort(
+        "Needs attention",
+        (("q_severity", False), ("q_assigned", False), ("q_next_due", False), ("id", False)),
+    ),
+    "due": Sort("Next SLA due", (("q_next_due", False), ("id", False))),
+    "newest": Sort("Newest", (("id", True),)),
+    "oldest": Sort("Oldest", (("id", False),)),
+}
+
+
+def _annotate_queue(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    far = Value(FAR_FUTURE, output_field=DateTimeField())
+    ack = Case(
+        When(acknowledged_at__isnull=True, then=F("ack_due_at")), output_field=DateTimeField()
+    )
+    return qs.annotate(
+        q_severity=F("severity"),
+        q_assigned=Case(
+            When(assignee__isnull=True, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        q_next_due=Least(
+            Coalesce(ack, far), Coalesce("update_due_at", far), Coalesce("resolve_due_at", far)
+        ),
+    )
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def _encode_keys(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_keys(cursor: str, sort: Sort) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        values = json.loads(raw)
+    except ValueError:
+        raise BadCursor from None
+    if not isinstance(values, list) or len(values) != len(sort.keys):
+        raise BadCursor
+    out: list[Any] = []
+    for (name, _), value in zip(sort.keys, values, strict=True):
+        if name == "q_next_due":
+            if not isinstance(value, str):
+                raise BadCursor
+            try:
+                out.append(dt.datetime.fromisoformat(value))
+            except ValueError:
+                raise BadCursor from None
+        elif name in ("id", "q_assigned"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise BadCursor
+            out.append(value)
+        else:
+            if not isinstance(value, str):
+                raise BadCursor
+            out.append(value)
+    return out
+
+
+def keyset_page(
+    qs: QuerySet[Incident], sort: Sort, cursor: str | None, limit: int
+) -> tuple[list[Incident], str | None]:
+    """Keyset pagination over any sort: rows strictly after the cursor's key, so a deep page
+    costs what the first one does."""
+    if sort.keys == (("id", True),):
+        return page_by_id(qs, cursor, limit)
+    if cursor:
+        values = _decode_keys(cursor, sort)
+        after = Q()
+        for i, (name, desc) in enumerate(sort.keys):
+            step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+            for j, (prev_name, _) in enumerate(sort.keys[:i]):
+                step &= Q(**{prev_name: values[j]})
+            after |= step
+        qs = qs.filter(after)
+    order = [f"-{name}" if desc else name for name, desc in sort.keys]
+    items = list(qs.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(items) > limit:
+        last = items[limit - 1]
+        next_cursor = _encode_keys([getattr(last, name) for name, _ in sort.keys])
+    return items[:limit], next_cursor
+
+
+@dataclass
+class QueueParams:
+    status: str = "open"
+    type: str = ""
+    severity: str = ""
+    assignee: str = ""
+    q: str = ""
+    sort: str = "attention"
+    after: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, query: QueryDict, policy: Policy) -> QueueParams:
+        p = cls(
+            status=query.get("status", "open") or "open",
+            type=query.get("type", ""),
+            severity=query.get("severity", ""),
+            assignee=query.get("assignee", ""),
+            q=query.get("q", "").strip()[:200],
+            sort=query.get("sort", "attention") or "attention",
+            after=query.get("after", ""),
+        )
+        if p.status not in dict(STATUS_CHOICES):
+            p.errors.append(f"Unknown status {p.status!r}: showing open incidents.")
+            p.status = "open"
+        if p.type and p.type not in policy.types:
+            p.errors.append(f"Unknown type {p.type!r}.")
+            p.type = ""
+        if p.severity and p.severity not in policy.severities:
+            p.errors.append(f"Unknown severity {p.severity!r}.")
+            p.severity = ""
+        if p.sort not in SORTS:
+            p.errors.append(f"Unknown sort {p.sort!r}.")
+            p.sort = "attention"
+        return p
+
+    def filters(self) -> IncidentFilters:
+        return IncidentFilters(
+            status=self.status if self.status not in ("open", "all") else None,
+            open_only=self.status == "open",
+            type=self.type or None,
+            severity=self.severity or None,
+            assignee=self.assignee or None,
+            q=self.q or None,
+        )
+
+    def query(self, **override: str) -> str:
+        values = {
+            "status": self.status,
+            "type": self.type,
+            "severity": self.severity,
+            "assignee": self.assignee,
+            "q": self.q,
+            "sort": self.sort,
+            "after": self.after,
+        }
+        values.update(override)
+        return urlencode({k: v for k, v in values.items() if v and (k, v) != ("status", "open")})
+
+
+def queue_stamp() -> int:
+    """Changes whenever any incident changes: every change appends a timeline entry, and the
+    highest entry id is one index lookup, unlike max(updated_at) over every incident."""
+    return TimelineEntry.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def _queue_context(request: HttpRequest) -> dict[str, Any]:
+    from incidentdesk.policy.selectors import active_policy
+
+    user: User = request.user  # type: ignore[assignment]
+    _, policy = active_policy()
+    params = QueueParams.from_query(request.GET, policy)
+    qs = _annotate_queue(incident_list_for(user, params.filters())).select_related(
+        "assignee", "policy_version"
+    )
+    try:
+        items, next_cursor = keyset_page(qs, SORTS[params.sort], params.after or None, PAGE_SIZE)
+    except (BadCursor, InvalidInput):
+        params.errors.append("That page link is out of date: showing the first page.")
+        params.after = ""
+        items, next_cursor = keyset_page(qs, SORTS[params.sort], None, PAGE_SIZE)
+    now = clock.now()
+    rows = []
+    for incident in items:
+        clocks = sla_clocks(incident, policy_for(incident), now)
+        rows.append({"incident": incident, "clocks": clocks, "sla": sla_summary(clocks)})
+    counts = dict(
+        Incident.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    team = User.objects.filter(is_active=True, role__in=["admin", "manager", "member"])
+    return {
+        "nav": "queue",
+        "params": params,
+        "rows": rows,
+        "next_query": params.query(after=next_cursor) if next_cursor else None,
+        "first_query": params.query(after=""),
+        "live_query": params.query(),
+        "counts": [(s.value, counts.get(s.value, 0)) for s in Status],
+        "open_count": sum(counts.get(s, 0) for s in lifecycle.OPEN),
+        "status_choices": STATUS_CHOICES,
+        "types": policy.types,
+        "severities": policy.severities,
+        "team": team,
+        "sorts": SORTS,
+        "stamp": queue_stamp(),
+        "poll_seconds": POLL_SECONDS,
+        "now": now,
+    }
 
 
 @login_required
+@require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    if (response := _team_only(request)) is not None:
-        return response
-    qs = incident_list_for(request.user, IncidentFilters(open_only=True))  # type: ignore[arg-type]
-    items, next_cursor = page_by_id(qs.select_related("assignee"), request.GET.get("after"), 50)
-    return render(
-        request,
-        "incidents/queue.html",
-        {"nav": "queue", "incidents": items, "next_cursor": next_cursor},
+    if not request.user.is_team:  # type: ignore[union-attr]
+        return redirect("/portal/")
+    return render(request, "incidents/queue.html", _queue_context(request))
+
+
+@team_page
+@require_GET
+def queue_live(request: HttpRequest) -> HttpResponse:
+    """Polled by the open queue: 204 while nothing changed, the fresh results otherwise."""
+    if request.GET.get("stamp") == str(queue_stamp()):
+        return HttpResponse(status=204)
+    return render(request, "incidents/_queue_results.html", _queue_context(request))
+
+
+# -- the incident page ------------------------------------------------------------------------
+
+STEP_BADGE = {DONE: "ok", PENDING: "info", LATE: "bad", NOT_APPLICABLE: "muted"}
+STEP_STATE_LABEL = {DONE: "done", PENDING: "pending", LATE: "late", NOT_APPLICABLE: "n/a"}
+STATUS_BADGE = {
+    "reported": "warn",
+    "triaged": "info",
+    "investigating": "info",
+    "identified": "info",
+    "monitoring": "info",
+    "resolved": "ok",
+    "closed": "muted",
+    "rejected": "muted",
+}
+
+KIND_LABELS = {
+    "reported": "Reported",
+    "acknowledged": "Acknowledged",
+    "info_requested": "Information requested",
+    "info_provided": "Information provided",
+    "categorized": "Categorized",
+    "severity_changed": "Severity changed",
+    "assigned": "Assigned",
+    "status_changed": "Status changed",
+    "note": "Internal note",
+    "public_update": "Stakeholder update",
+    "task_updated": "Checklist",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "rejected": "Rejected",
+    "reopened": "Reopened",
+    "sla_due_soon": "SLA due soon",
+    "sla_breached": "SLA breached",
+}
+
+
+def describe(entry: TimelineEntry, policy: Policy) -> str:
+    d = entry.data or {}
+    kind = entry.kind
+    if kind == "reported":
+        return f"Reported “{d.get('title', '')}”" + (
+            f" for {d['organisation']}" if d.get("organisation") else ""
+        )
+    if kind == "acknowledged":
+        text = "Acknowledged" + (" late" if d.get("late") else "")
+        return text + (f"; assigned to {d['assignee']}" if d.get("assignee") else "")
+    if kind == "info_requested":
+        return f"Asked the reporter: {d.get('question', '')}"
+    if kind == "info_provided":
+        return f"Answered: {d.get('answer', '')}"
+    if kind == "categorized":
+        t = policy.types.get(d.get("type", ""))
+        i = policy.impacts.get(d.get("impact", ""))
+        text = (
+            f"Categorized as {t.label if t else d.get('type')}, {d.get('severity')}, "
+            f"impact {i.label if i else d.get('impact')}"
+        )
+        if d.get("severity") != d.get("suggested_severity"):
+            text += f" (policy suggests {d.get('suggested_severity')})"
+        if d.get("reason"):
+            text += f". Reason: {d['reason']}"
+        return text
+    if kind == "severity_changed":
+        return f"Severity {d.get('from')} → {d.get('to')}"
+    if kind == "assigned":
+        return f"Assigned to {d.get('to') or 'nobody'}" + (
+            f" (was {d['from']})" if d.get("from") else ""
+        )
+    if kind == "status_changed":
+        return f"Status {d.get('from')} → {d.get('to')}"
+    if kind == "note":
+        return "Wrote an internal note"
+    if kind == "public_update":
+        return f"Stakeholder update ({d.get('status')}): {d.get('body', '')}"
+    if kind == "task_updated":
+        text = f"“{d.get('title')}”: {d.get('from')} → {d.get('to')}"
+        return text + (f". Reason: {d['reason']}" if d.get("reason") else "")
+    if kind == "resolved":
+        return f"Resolved: {d.get('summary', '')}"
+    if kind == "closed":
+        return "Closed"
+    if kind == "rejected":
+        text = f"Rejected: {d.get('reason', '')}"
+        return text + (f" (duplicate of {d['duplicate_of']})" if d.get("duplicate_of") else "")
+    if kind == "reopened":
+        return f"Reopened as {d.get('to')}: {d.get('reason', '')}"
+    if kind in ("sla_due_soon", "sla_breached"):
+        return f"{d.get('target', '').capitalize()} target {'due soon' if kind == 'sla_due_soon' else 'breached'}"
+    return ", ".join(f"{k}: {v}" for k, v in d.items() if isinstance(v, str | int | float))
+
+
+NEXT_ACTION = {
+    "assess": ("Acknowledge the incident and collect all the information", "#assess"),
+    "categorize": ("Categorize it: type, impact and severity", "#triage"),
+    "communicate": ("Discuss it internally and inform the stakeholders", "#discussion"),
+    "resolve": ("Work the guideline checklist and resolve it", "#checklist"),
+    "inform": ("Announce the resolution to the team and the stakeholders", "communications"),
+    "document": ("Review the timeline and close the incident", "#close"),
+}
+
+
+@dataclass
+class TriageState:
+    type: str
+    impact: str
+    severity: str
+    suggested: str | None
+    suggested_impact: str | None
+    reason: str = ""
+
+    @property
+    def overridden(self) -> bool:
+        return self.suggested is not None and self.severity != self.suggested
+
+
+def triage_state(incident: Incident, policy: Policy, data: QueryDict | None) -> TriageState:
+    """The triage form's values: what the user chose (kept across re-renders) or the incident's,
+    with the severity the policy matrix suggests for that type and impact."""
+    data = data if data is not None else QueryDict()
+    type_key = data.get("type", incident.type or "")
+    impact = data.get("impact", incident.impact or "")
+    affected = incident.affected_orgs.count()
+    from incidentdesk.accounts.models import StakeholderOrg
+
+    total = StakeholderOrg.objects.filter(active=True).count()
+    suggested_impact = policy.suggest_impact(affected, total)
+    if not impact and suggested_impact:
+        impact = suggested_impact
+    suggested = (
+        policy.suggest_severity(type_key, impact)
+        if type_key in policy.types and impact in policy.impacts
+        else None
     )
+    severity = data.get("severity", incident.severity or "")
+    previous_suggestion = data.get("suggested", "")
+    # follow the suggestion until the member picks another severity on purpose
+    if suggested and (not severity or severity == previous_suggestion):
+        severity = suggested
+    return TriageState(
+        type_key, impact, severity, suggested, suggested_impact, data.get("reason", "")
+    )
+
+
+def _incident_context(
+    request: HttpRequest,
+    incident: Incident,
+    *,
+    form: str = "",
+    data: QueryDict | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    policy = policy_for(incident)
+    now = clock.now()
+    entries = list(incident.timeline.select_related("actor").order_by("seq"))
+    steps = policy_steps(incident, entries)
+    kind = request.GET.get("kind", "")
+    kinds = sorted({e.kind for e in entries})
+    shown = [e for e in entries if not kind or e.kind == kind]
+    status = Status(incident.status)
+    can_act = {
+        name: can(user, f"incident.{name}")
+        for name in (
+            "acknowledge",
+            "categorize",
+            "assign",
+            "assign_self",
+            "set_status",
+            "note",
+            "request_info",
+            "resolve",
+            "close",
+            "reject",
+            "reopen",
+            "task_update",
+        )
+    }
+    is_open = status in lifecycle.OPEN
+    show = {
+        "acknowledge": can_act["acknowledge"] and is_open and incident.acknowledged_at is None,
+        "triage": can_act["categorize"] and status not in lifecycle.FINISHED,
+        "assign": can_act["assign"] and status not in (Status.CLOSED, Status.REJECTED),
+        "assign_self": (
+            can_act["assign_self"]
+            and not can_act["assign"]
+            and status not in (Status.CLOSED, Status.REJECTED)
+            and incident.assignee_id != user.pk
+        ),
+        "status": can_act["set_status"]
+        and bool(lifecycle.allowed_from(status) & lifecycle.MANUAL_STATUSES),
+        "note": can_act["note"],
+        "request_info": can_act["request_info"] and is_open,
+        "resolve": can_act["resolve"] and Status.RESOLVED in lifecycle.allowed_from(status),
+        "close": can_act["close"] and status == Status.RESOLVED,
+        "reject": can_act["reject"] and Status.REJECTED in lifecycle.allowed_from(status),
+        "reopen": can_act["reopen"] and status in lifecycle.FINISHED,
+        "tasks": can_act["task_update"] and status not in (Status.CLOSED, Status.REJECTED),
+    }
+    next_step = next((s for s in steps if s.state in (PENDING, LATE)), None)
+    next_action = None
+    if next_step is not None:
+        text, anchor = NEXT_ACTION[next_step.key]
+        if anchor == "communications":
+            anchor = f"/incidents/{incident.ref}/communications"
+        if next_step.key == "document" and not show["close"]:
+            text = "A manager reviews the timeline and closes the incident"
+            anchor = "#timeline"
+        next_action = {"step": next_step, "text": text, "href": anchor}
+    notes = [e for e in entries if e.kind == "note"]
+    info_requests = list(incident.info_requests.select_related("asked_by", "answered_by"))
+    return {
+        "nav": "queue",
+        "incident": incident,
+        "policy": policy,
+        "type_label": policy.types[incident.type].label if incident.type in policy.types else "",
+        "impact_label": (
+            policy.impacts[incident.impact].label if incident.impact in policy.impacts else ""
+        ),
+        "status_badge": STATUS_BADGE.get(incident.status, "info"),
+        "clocks": sla_clocks(incident, policy, now),
+        "steps": [
+            {
+                "step": s,
+                "badge": STEP_BADGE[s.state],
+                "label": STEP_STATE_LABEL[s.state],
+            }
+            for s in steps
+        ],
+        "next_action": next_action,
+        "triage": triage_state(incident, policy, data if form == "triage" else None),
+        "required_information": (
+            policy.types[incident.type].required_information
+            if incident.type in policy.types
+            else []
+        ),
+        "tasks": list(incident.tasks.select_related("done_by")),
+        "task_states": TaskState,
+        "notes": notes,
+        "info_requests": info_requests,
+        "timeline": [
+            {"entry": e, "label": KIND_LABELS.get(e.kind, e.kind), "text": describe(e, policy)}
+            for e in shown
+        ],
+        "kinds": [(k, KIND_LABELS.get(k, k)) for k in kinds],
+        "kind": kind,
+        "show": show,
+        "manual_statuses": sorted(lifecycle.allowed_from(status) & lifecycle.MANUAL_STATUSES),
+        "team": User.objects.filter(
+            is_active=True, role__in=["admin", "manager", "member"]
+        ).order_by("email"),
+        "form": form,
+        "data": data if data is not None else QueryDict(),
+        "errors": errors or {},
+        "poll_seconds": POLL_SECONDS,
+        "live_query": urlencode({"v": incident.version, **({"kind": kind} if kind else {})}),
+    }
+
+
+@team_page
+@require_GET
+def incident_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
+    if incident.ref != ref:
+        return redirect("incidents:detail", ref=incident.ref)
+    return render(request, "incidents/incident.html", _incident_context(request, incident))
+
+
+@team_page
+@require_GET
+def incident_live(request: HttpRequest, ref: str) -> HttpResponse:
+    """Polled by the open incident page: 204 while its version is unchanged; otherwise the
+    changed panels, swapped in place (the forms keep what the user is typing)."""
+    incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
+    if request.GET.get("v") == str(incident.version):
+        return HttpResponse(status=204)
+    context = _incident_context(request, incident)
+    context["changed"] = True
+    return render(request, "incidents/_incident_live.html", context)
+
+
+@team_page
+@require_GET
+def triage_form(request: HttpRequest, ref: str) -> HttpResponse:
+    """The triage form re-rendered for a chosen type and impact: the fragment for htmx, the
+    whole page without JS."""
+    incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
+    context = _incident_context(request, incident, form="triage", data=request.GET)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "incidents/_triage.html", context)
+    return render(request, "incidents/incident.html", context)
+
+
+# -- actions --------------------------------------------------------------------------------
+
+
+def _version(data: QueryDict) -> int:
+    try:
+        return int(data.get("version", ""))
+    except ValueError:
+        raise Conflict("This form is missing the incident's version; reload the page.") from None
+
+
+def _act_acknowledge(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_acknowledge(by=user, incident=ref, expected_version=v)
+    return "Acknowledged."
+
+
+def _act_triage(user: User, ref: str, data: QueryDict, v: int) -> str:
+    result = services.incident_categorize(
+        by=user,
+        incident=ref,
+        type=data.get("type", ""),
+        severity=data.get("severity", ""),
+        impact=data.get("impact", ""),
+        reason=data.get("reason", ""),
+        expected_version=v,
+    )
+    return f"Categorized as {result.incident.severity}."
+
+
+def _act_assign(user: User, ref: str, data: QueryDict, v: int) -> str:
+    assignee = data.get("assignee", "").strip() or None
+    if data.get("self"):
+        assignee = user.email
+    services.incident_assign(by=user, incident=ref, assignee=assignee, expected_version=v)
+    return f"Assigned to {assignee}." if assignee else "Unassigned."
+
+
+def _act_status(user: User, ref: str, data: QueryDict, v: int) -> str:
+    status = data.get("status", "")
+    services.incident_set_status(by=user, incident=ref, status=status, expected_version=v)
+    return f"Status is now {status}."
+
+
+def _act_note(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_add_note(by=user, incident=ref, body=data.get("body", ""))
+    return "Note added."
+
+
+def _act_request_info(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_request_info(
+        by=user, incident=ref, question=data.get("question", ""), expected_version=v
+    )
+    return "Question sent to the reporter."
+
+
+def _act_task(user: User, ref: str, data: QueryDict, v: int) -> str:
+    try:
+        task_id = int(data.get("task", ""))
+    except ValueError:
+        raise NotFound("No such task.") from None
+    task = services.incident_task_update(
+        by=user,
+        incident=ref,
+        task_id=task_id,
+        state=data.get("state", ""),
+        reason=data.get("reason", ""),
+        expected_version=v,
+    )
+    return f"“{task.title}” is {task.state}."
+
+
+def _act_resolve(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_resolve(
+        by=user, incident=ref, summary=data.get("summary", ""), expected_version=v
+    )
+    return "Resolved."
+
+
+def _act_close(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_close(by=user, incident=ref, expected_version=v)
+    return "Closed."
+
+
+def _act_reject(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_reject(
+        by=user,
+        incident=ref,
+        reason=data.get("reason", ""),
+        duplicate_of=data.get("duplicate_of", "").strip() or None,
+        expected_version=v,
+    )
+    return "Rejected."
+
+
+def _act_reopen(user: User, ref: str, data: QueryDict, v: int) -> str:
+    services.incident_reopen(
+        by=user, incident=ref, reason=data.get("reason", ""), expected_version=v
+    )
+    return "Reopened."
+
+
+ACTIONS: dict[str, Callable[[User, str, QueryDict, int], str]] = {
+    "acknowledge": _act_acknowledge,
+    "triage": _act_triage,
+    "assign": _act_assign,
+    "status": _act_status,
+    "note": _act_note,
+    "request-info": _act_request_info,
+    "task": _act_task,
+    "resolve": _act_resolve,
+    "close": _act_close,
+    "reject": _act_reject,
+    "reopen": _act_reopen,
+}
+
+
+@team_page
+@require_POST
+def incident_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
+    handler = ACTIONS.get(action)
+    if handler is None or not REF.match(ref):
+        raise Http404("No such action.")
+    user: User = request.user  # type: ignore[assignment]
+    incident = incident_get_for(user, ref)
+    form = action
+    try:
+        message = handler(user, incident.ref, request.POST, _version(request.POST))
+    except InvalidInput as exc:
+        errors: dict[str, list[str]] = {}
+        for e in exc.errors:
+            errors.setdefault(e.field, []).append(e.message)
+        if not errors:
+            errors["__all__"] = [exc.detail]
+        fresh = incident_get_for(user, ref)
+        context = _incident_context(request, fresh, form=form, data=request.POST, errors=errors)
+        context["form_error"] = exc.detail
+        return render(request, "incidents/incident.html", context, status=200)
+    except Conflict as exc:
+        fresh = incident_get_for(user, ref)
+        context = _incident_context(request, fresh, form=form, data=request.POST)
+        context["conflict"] = exc.detail
+        return render(request, "incidents/incident.html", context, status=409)
+    messages.success(request, f"{incident.ref}: {message}")
+    return redirect("incidents:detail", ref=incident.ref)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from incidentdesk.incidents.models import Incident, TimelineEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def post(c, incident, action, **data):
+    incident.refresh_from_db()
+    data.setdefault("version", incident.version)
+    return c.post(f"/incidents/{incident.ref}/act/{action}", data)
+
+
+def test_member_walks_an_incident_through(client_for, member, manager, reported):
+    c = client_for(member)
+    page = c.get(f"/incidents/{reported.ref}").content.decode()
+    assert "1. Assess the incident" in page and "6. Document all actions" in page
+    assert "Close incident" not in page
+    r = c.get(f"/incidents/{reported.ref}/triage", {"type": "security", "impact": "few"})
+    assert "Policy suggests: <strong>P2</strong>" in r.content.decode()
+    r = post(c, reported, "triage", type="functionality", impact="few", severity="P1")
+    assert r.status_code == 200
+    assert "Give a reason for overriding" in r.content.decode()
+    assert Incident.objects.get(pk=reported.pk).status == "reported"
+    r = post(c, reported, "triage", type="functionality", impact="few", severity="P3")
+    assert r.status_code == 302
+    reported.refresh_from_db()
+    assert reported.status == "triaged" and reported.severity == "P3"
+    task = reported.tasks.first()
+    assert post(c, reported, "task", task=task.pk, state="skipped").status_code == 200
+    assert post(c, reported, "task", task=task.pk, state="done").status_code == 302
+    assert post(c, reported, "note", body="Looking at **logs**").status_code == 302
+    page = c.get(f"/incidents/{reported.ref}").content.decode()
+    assert "<strong>logs</strong>" in page
+    assert post(c, reported, "resolve", summary="Rolled back").status_code == 302
+    assert post(c, reported, "close").status_code == 403
+    m = client_for(manager)
+    assert "Close incident" in m.get(f"/incidents/{reported.ref}").content.decode()
+    assert post(m, reported, "close").status_code == 302
+    reported.refresh_from_db()
+    assert reported.status == "closed"
+
+
+def test_stale_form_keeps_typed_text(client_for, member, reported):
+    c = client_for(member)
+    old = reported.version
+    assert post(c, reported, "acknowledge").status_code == 302
+    r = c.post(
+        f"/incidents/{reported.ref}/act/request-info",
+        {"version": old, "question": "Which browser do you use?"},
+    )
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert "changed by someone else" in html
+    assert "Which browser do you use?</textarea>" in html
+    assert not reported.info_requests.exists()
+
+
+def test_live_fragment(client_for, member, reported):
+    c = client_for(member)
+    reported.refresh_from_db()
+    url = f"/incidents/{reported.ref}/live?v={reported.version}"
+    assert c.get(url).status_code == 204
+    post(c, reported, "acknowledge")
+    r = c.get(url)
+    assert r.status_code == 200 and "acknowledged" in r.content.decode().lower()
+    stamp = TimelineEntry.objects.order_by("-id").first().id
+    assert c.get(f"/queue/live?stamp={stamp}").status_code == 204
+    assert c.get("/queue/live?stamp=0").status_code == 200
+
+
+def test_queue_lists_and_filters(client_for, member, reported):
+    c = client_for(member)
+    link = f">{reported.ref}</a>"
+    html = c.get("/").content.decode()
+    assert link in html and "untriaged" in html
+    assert link not in c.get("/?assignee=me").content.decode()
+    assert link in c.get("/?q=checkout").content.decode()
+    assert link in c.get(f"/?q={reported.ref}").content.decode()
+    assert link not in c.get("/?q=nothing-like-it").content.decode()
+    for sort in ("attention", "due", "newest", "oldest"):
+        assert c.get(f"/?sort={sort}").status_code == 200
+    assert c.get("/?after=garbage&sort=due").status_code == 200
