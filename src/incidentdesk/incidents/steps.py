@@ -87,8 +87,14 @@ def policy_steps(incident: Incident, entries: list[TimelineEntry] | None = None)
     categorize.state = _state(cat, categorize.due_at, now)
     _mark(categorize, cat)
 
-    internal = _first(entries, {"note", "manager_notified"})
-    external = _first(entries, {"public_update", "stakeholders_notified"})
+    internal = _earliest(
+        _first(entries, {"note", "manager_notified"}),
+        _first_delivery(entries, audiences={"manager", "team"}),
+    )
+    external = _earliest(
+        _first(entries, {"public_update", "stakeholders_notified"}),
+        _first_delivery(entries, audiences={"stakeholders", "subscribers"}),
+    )
     communicate.due_at = incident.reported_at + sla.first_update
     if internal and external:
         last = max(internal, external, key=lambda e: e.at)
@@ -117,11 +123,21 @@ def policy_steps(incident: Incident, entries: list[TimelineEntry] | None = None)
             {"public_update", "resolution_notified"},
             after=resolved.at,
         )
+        announced = _earliest(
+            announced, _first_delivery(entries, triggers={"resolved"}, after=resolved.at)
+        )
         inform.due_at = resolved.at + sla.first_update
         inform.state = _state(announced, inform.due_at, now)
         _mark(inform, announced)
 
     closed = _first(entries, {"closed"})
+    severity = policy.severities.get(incident.severity) if incident.severity else None
+    if closed is not None and severity is not None and severity.review_required:
+        # a required post-incident review is part of the documentation
+        reviewed = _first(entries, {"review_published", "review_waived"})
+        closed = max(closed, reviewed, key=lambda e: e.at) if reviewed else None
+        if reviewed is None:
+            document.detail = "waiting for the post-incident review"
     document.state = DONE if closed else PENDING
     _mark(document, closed)
 
@@ -149,3 +165,28 @@ def _last_resolution(entries: list[TimelineEntry]) -> TimelineEntry | None:
 def _mark(step: StepState, entry: TimelineEntry | None) -> None:
     if entry is not None:
         step.done_at, step.entry_seq = entry.at, entry.seq
+
+
+def _first_delivery(
+    entries: list[TimelineEntry],
+    *,
+    audiences: set[str] | None = None,
+    triggers: set[str] | None = None,
+    after: dt.datetime | None = None,
+) -> TimelineEntry | None:
+    """The first message delivered (by the communication plan) to one of `audiences` or for
+    one of `triggers`."""
+    for entry in entries:
+        if entry.kind != "delivered" or (after is not None and entry.at < after):
+            continue
+        if audiences is not None and entry.data.get("audience") not in audiences:
+            continue
+        if triggers is not None and entry.data.get("trigger") not in triggers:
+            continue
+        return entry
+    return None
+
+
+def _earliest(*found: TimelineEntry | None) -> TimelineEntry | None:
+    present = [e for e in found if e is not None]
+    return min(present, key=lambda e: e.seq) if present else None
