@@ -16,6 +16,7 @@ COMMANDS = {
     "timeline": "timeline verify [INC-n]: check the hash chains",
     "backup": "backup FILE: write all data to a JSON file",
     "restore": "restore FILE: load a backup into an empty database",
+    "mailin": "mailin [--host H] [--port P]: receive incident reports by e-mail (SMTP)",
     "manage": "manage COMMAND ...: any Django management command",
 }
 

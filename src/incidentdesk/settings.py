@@ -160,3 +160,28 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR"},
     },
 }
+
+# Stakeholder portal and e-mail intake
+INTAKE_ADDRESS = os.environ.get("INCIDENTDESK_INTAKE_ADDRESS", "incidents@localhost").lower()
+PORTAL_REPORTS_PER_HOUR = int(os.environ.get("INCIDENTDESK_REPORTS_PER_HOUR", "10"))
+# Files live outside the web root and are only served through a permission-checked view.
+ATTACHMENTS_DIR = DATA_DIR / "attachments"
+ATTACHMENT_MAX_BYTES = int(os.environ.get("INCIDENTDESK_ATTACHMENT_MAX_BYTES", str(10 * 2**20)))
+ATTACHMENT_MAX_COUNT = int(os.environ.get("INCIDENTDESK_ATTACHMENT_MAX_COUNT", "20"))
+ATTACHMENT_MAX_TOTAL_BYTES = int(
+    os.environ.get("INCIDENTDESK_ATTACHMENT_MAX_TOTAL_BYTES", str(50 * 2**20))
+)
+ATTACHMENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".log": "text/plain",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".har": "application/json",
+    ".zip": "application/zip",
+}

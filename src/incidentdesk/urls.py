@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("incidentdesk.comms.urls")),
     path("", include("incidentdesk.policy.urls")),
     path("", include("incidentdesk.accounts.urls")),
+    path("", include("incidentdesk.portal.team_urls")),
     path("", include("incidentdesk.incidents.urls")),
 ]

@@ -59,6 +59,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "statuspage.publish_summary": frozenset({A, MG}),
     "statuspage.link_components": TEAM,
     "statuspage.maintenance": TEAM,
+    # stakeholder portal and e-mail intake
+    "portal.use": frozenset({S}),
+    "portal.join": frozenset({S}),
+    "portal.comment": EVERYONE,
+    "portal.attach": EVERYONE,
+    "portal.follow": EVERYONE,
+    "incident.merge": TEAM,
 }
 
 

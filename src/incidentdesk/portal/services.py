@@ -1,0 +1,335 @@
+"""Stakeholder actions from the portal, the API and the e-mail intake, and the team's merge
+of duplicates. Each checks permission, writes its rows and its timeline entry in one
+transaction; the incident's own lifecycle stays with `incidents.services`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+
+from incidentdesk.accounts.models import User
+from incidentdesk.accounts.permissions import require
+from incidentdesk.core import clock
+from incidentdesk.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
+from incidentdesk.incidents import lifecycle, timeline
+from incidentdesk.incidents import services as incidents
+from incidentdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident, TimelineEntry
+from incidentdesk.incidents.selectors import incident_get_for, parse_ref
+from incidentdesk.policy.selectors import active_policy
+from incidentdesk.statuspage.models import Component
+
+from . import files
+from .files import Stored, Upload
+from .models import Attachment, Follow, ReportDetails, Source
+from .selectors import joinable_incidents
+
+TEXT_MAX = 20_000
+USERS_AFFECTED_MAX = 10_000_000
+
+
+class RateLimited(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, [], 429)
+
+
+def _check_rate(by: User) -> None:
+    limit = settings.PORTAL_REPORTS_PER_HOUR
+    since = clock.now() - dt.timedelta(hours=1)
+    recent = list(
+        Incident.objects.filter(reporter=by, reported_at__gte=since)
+        .order_by("reported_at")
+        .values_list("reported_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        again = recent[0] + dt.timedelta(hours=1)
+        raise RateLimited(
+            f"You have reported {limit} problems in the last hour, the most we accept from one "
+            f"person. Add to one of your open reports instead, or report again after "
+            f"{again:%H:%M} UTC."
+        )
+
+
+@contextmanager
+def _stored(uploads: Sequence[Upload]) -> Iterator[list[Stored]]:
+    """Store the files; remove them again if the transaction that records them fails."""
+    stored: list[Stored] = []
+    try:
+        for upload in uploads:
+            stored.append(files.store(upload))
+        yield stored
+    except BaseException:
+        files.discard(stored)
+        raise
+
+
+def _attach(incident: Incident, by: User, stored: list[Stored]) -> list[dict[str, Any]]:
+    now = clock.now()
+    listed = []
+    for item in stored:
+        attachment = Attachment.objects.create(
+            incident=incident,
+            filename=item.filename,
+            content_type=item.content_type,
+            size=item.size,
+            sha256=item.sha256,
+            stored_as=item.stored_as,
+            uploaded_by=by,
+            uploaded_at=now,
+        )
+        listed.append(
+            {"id": attachment.pk, "name": item.filename, "size": item.size, "sha256": item.sha256}
+        )
+    return listed
+
+
+def attachment_usage(incident: Incident) -> tuple[int, int]:
+    agg = Attachment.objects.filter(incident=incident).aggregate(total=Sum("size"))
+    return Attachment.objects.filter(incident=incident).count(), agg["total"] or 0
+
+
+def _follow(incident: Incident, user: User) -> bool:
+    _, created = Follow.objects.get_or_create(
+        incident=incident, user=user, defaults={"since": clock.now()}
+    )
+    return created
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def portal_report(
+    *,
+    by: User,
+    title: str,
+    description: str = "",
+    started_at: dt.datetime | None = None,
+    problem_type: str = "",
+    component_id: int | None = None,
+    users_affected: int | None = None,
+    steps: str = "",
+    uploads: Sequence[Upload] = (),
+    source: str = Source.PORTAL,
+) -> Incident:
+    """Report a problem with everything the policy's checklist asks for. The reporter follows
+    the incident from then on."""
+    require(by, "incident.report")
+    _check_rate(by)
+    errors: list[FieldError] = []
+    if not (title or "").strip():
+        errors.append(FieldError("title", "Say in a few words what is wrong."))
+    elif len(title.strip()) > TITLE_MAX:
+        errors.append(FieldError("title", f"At most {TITLE_MAX} characters."))
+    if len((description or "").strip()) > DESCRIPTION_MAX:
+        errors.append(FieldError("description", f"At most {DESCRIPTION_MAX} characters."))
+    _, policy = active_policy()
+    if problem_type and problem_type not in policy.types:
+        errors.append(FieldError("problem_type", f"Unknown kind of problem {problem_type!r}."))
+    component = None
+    if component_id is not None:
+        component = Component.objects.filter(pk=component_id).first()
+        if component is None:
+            errors.append(FieldError("component", "No such service or component."))
+    if users_affected is not None and not 0 <= users_affected <= USERS_AFFECTED_MAX:
+        errors.append(FieldError("users_affected", "Give a number of users from 0 upwards."))
+    steps = (steps or "").strip()
+    if len(steps) > TEXT_MAX:
+        errors.append(FieldError("steps", f"At most {TEXT_MAX} characters."))
+    errors += files.check(list(uploads), existing_count=0, existing_bytes=0)
+    if errors:
+        raise InvalidInput("The problem was not reported: " + errors[0].message, errors)
+
+    with _stored(uploads) as stored, transaction.atomic():
+        reported = incidents.incident_report(
+            by=by, title=title, description=description, started_at=started_at, source=source
+        )
+        incident = incident_get_for(by, reported.ref, for_update=True)
+        ReportDetails.objects.create(
+            incident=incident,
+            problem_type=problem_type,
+            component=component,
+            users_affected=users_affected,
+            steps=steps,
+            source=source,
+        )
+        timeline.append(
+            incident,
+            kind="report_details",
+            by=by,
+            data={
+                "problem_type": problem_type or None,
+                "component": component.name if component else None,
+                "users_affected": users_affected,
+                "steps": steps,
+                "attachments": _attach(incident, by, stored),
+            },
+        )
+        _follow(incident, by)
+        incident.save()
+    return incident
+
+
+# -- following the incident -------------------------------------------------------------------
+
+
+def portal_comment(
+    *,
+    by: User,
+    incident: Incident | str,
+    body: str,
+    uploads: Sequence[Upload] = (),
+    source: str = Source.PORTAL,
+) -> TimelineEntry:
+    """A comment or more evidence from a stakeholder (or the team) on the incident."""
+    require(by, "portal.comment")
+    if uploads:
+        require(by, "portal.attach")
+    body = (body or "").strip()
+    if not body and not uploads:
+        raise InvalidInput(
+            "Write a comment or attach a file.",
+            [FieldError("body", "Write a comment or attach a file.")],
+        )
+    if len(body) > TEXT_MAX:
+        raise InvalidInput(
+            f"At most {TEXT_MAX} characters.",
+            [FieldError("body", f"At most {TEXT_MAX} characters.")],
+        )
+    ref = incident if isinstance(incident, str) else incident.ref
+    with transaction.atomic():
+        locked = incident_get_for(by, ref, for_update=True)
+        if locked.status in (lifecycle.Status.CLOSED, lifecycle.Status.REJECTED):
+            raise Conflict(f"{locked.ref} is {locked.status}: report a new problem if it is back.")
+        count, total = attachment_usage(locked)
+        files.refuse_if_broken(
+            files.check(list(uploads), existing_count=count, existing_bytes=total)
+        )
+        with _stored(uploads) as stored:
+            entry = timeline.append(
+                locked,
+                kind="stakeholder_comment",
+                by=by,
+                data={"body": body, "attachments": _attach(locked, by, stored), "source": source},
+            )
+            locked.save()
+    return entry
+
+
+def portal_follow(*, by: User, incident: Incident | str) -> bool:
+    """Follow the incident; False when already following."""
+    require(by, "portal.follow")
+    ref = incident if isinstance(incident, str) else incident.ref
+    with transaction.atomic():
+        locked = incident_get_for(by, ref, for_update=True)
+        if not _follow(locked, by):
+            return False
+        timeline.append(locked, kind="followed", by=by, data={"user": by.email})
+        locked.save()
+    return True
+
+
+def portal_unfollow(*, by: User, incident: Incident | str) -> bool:
+    """Stop following; False when not following."""
+    require(by, "portal.follow")
+    ref = incident if isinstance(incident, str) else incident.ref
+    with transaction.atomic():
+        locked = incident_get_for(by, ref, for_update=True)
+        deleted, _ = Follow.objects.filter(incident=locked, user=by).delete()
+        if not deleted:
+            return False
+        timeline.append(locked, kind="unfollowed", by=by, data={"user": by.email})
+        locked.save()
+    return True
+
+
+def portal_join(*, by: User, incident: str, from_incident: str | None = None) -> Incident:
+    """ "It is one of these": add the stakeholder's organisation as affected by an open
+    incident it may find, and follow it. With `from_incident`, the reporter's own new report
+    records that it is the same problem, for the team to merge."""
+    require(by, "portal.join")
+    org = by.organisation
+    if org is None:
+        raise Conflict("Your account belongs to no organisation; ask the team to add it.")
+    pk = parse_ref(incident)
+    with transaction.atomic():
+        target = joinable_incidents(by).select_for_update(of=("self",)).filter(pk=pk).first()
+        if target is None:
+            raise NotFound(f"No open incident {incident}.")
+        source = incident_get_for(by, from_incident, for_update=True) if from_incident else None
+        if source is not None and source.pk == target.pk:
+            raise InvalidInput(
+                "An incident cannot join itself.",
+                [FieldError("incident", "An incident cannot join itself.")],
+            )
+        already = target.affected_orgs.filter(pk=org.pk).exists()
+        target.affected_orgs.add(org)
+        _follow(target, by)
+        timeline.append(
+            target,
+            kind="org_joined",
+            by=by,
+            data={
+                "organisation": org.name,
+                "already_affected": already,
+                "from": source.ref if source else None,
+            },
+        )
+        target.save()
+        if source is not None:
+            timeline.append(source, kind="reporter_joined", by=by, data={"incident": target.ref})
+            source.save()
+    return target
+
+
+# -- duplicates (the team) --------------------------------------------------------------------
+
+
+def incident_merge(
+    *, by: User, duplicate: str, original: str, reason: str = ""
+) -> tuple[Incident, Incident]:
+    """Reject `duplicate` as a duplicate of `original`, carrying over its affected
+    organisations and making its reporter and followers follow the original."""
+    require(by, "incident.merge")
+    with transaction.atomic():
+        dup = incident_get_for(by, duplicate, for_update=True)
+        orig = incident_get_for(by, original, for_update=True)
+        if dup.pk == orig.pk:
+            raise InvalidInput(
+                "An incident cannot duplicate itself.",
+                [FieldError("original", "An incident cannot duplicate itself.")],
+            )
+        if orig.status == lifecycle.Status.REJECTED:
+            raise Conflict(f"{orig.ref} is rejected: merge into the incident it points to.")
+        incidents.incident_reject(
+            by=by,
+            incident=dup.ref,
+            reason=(reason or "").strip() or f"The same problem as {orig.ref}.",
+            duplicate_of=orig.ref,
+        )
+        known = set(orig.affected_orgs.values_list("pk", flat=True))
+        added_orgs = [o for o in dup.affected_orgs.all() if o.pk not in known]
+        orig.affected_orgs.add(*added_orgs)
+        people = {f.user for f in Follow.objects.filter(incident=dup).select_related("user")}
+        if dup.reporter is not None:
+            people.add(dup.reporter)
+        added_people = sorted(
+            p.email for p in people if p.is_active and not p.is_team and _follow(orig, p)
+        )
+        timeline.append(
+            orig,
+            kind="merged",
+            by=by,
+            data={
+                "duplicate": dup.ref,
+                "organisations_added": sorted(o.name for o in added_orgs),
+                "followers_added": added_people,
+            },
+        )
+        orig.save()
+        dup.refresh_from_db()
+    return dup, orig

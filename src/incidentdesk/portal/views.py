@@ -1,0 +1,337 @@
+"""The stakeholder portal's pages and the team's "similar incidents" page. Thin: every write
+is a service call; every read goes through the selectors' visibility rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from incidentdesk.accounts.models import StakeholderOrg, User
+from incidentdesk.accounts.permissions import can
+from incidentdesk.core.errors import DomainError, InvalidInput, NotFound
+from incidentdesk.incidents import services as incidents
+from incidentdesk.incidents.models import Incident
+from incidentdesk.incidents.selectors import incident_get_for, open_info_requests
+from incidentdesk.policy.selectors import active_policy
+
+from . import files, selectors, services
+from .forms import AnswerForm, CommentForm, ReportForm, uploads_from
+
+View = Callable[..., HttpResponseBase]
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def stakeholder_page(view: View) -> View:
+    """Portal pages: anonymous people log in first; the team works from its queue."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not can(request.user, "portal.use"):
+            return redirect("/")
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail) from None
+
+    return wrapped
+
+
+def team_page(view: View) -> View:
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not _user(request).is_team:
+            return redirect("/portal/")
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail) from None
+
+    return wrapped
+
+
+def _errors_into(form: Any, exc: DomainError) -> None:
+    placed = False
+    for error in exc.errors:
+        if error.field in form.fields:
+            form.add_error(error.field, error.message)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.detail)
+
+
+@require_GET
+@stakeholder_page
+def index(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rows = [
+        {
+            "incident": incident,
+            "plain_status": selectors.plain_status(incident),
+            "questions": sum(1 for q in incident.info_requests.all() if q.answered_at is None),
+        }
+        for incident in selectors.portal_incidents(user)[:200]
+    ]
+    return render(request, "portal/index.html", {"nav": "portal", "rows": rows})
+
+
+def _checklist(problem_type: str) -> list[str]:
+    _, policy = active_policy()
+    kind = policy.types.get(problem_type)
+    if kind is not None:
+        return list(kind.required_information)
+    # before a kind is chosen: what every kind asks for
+    seen: dict[str, None] = {}
+    for t in policy.types.values():
+        if not t.private:
+            for item in t.required_information:
+                seen.setdefault(item, None)
+    return list(seen)
+
+
+@require_GET
+@stakeholder_page
+def checklist(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/_checklist.html",
+        {"checklist": _checklist(request.GET.get("problem_type", ""))},
+    )
+
+
+@stakeholder_page
+def report(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = services.portal_report(
+                by=_user(request),
+                title=data["title"],
+                description=data["description"],
+                started_at=data["started_at"],
+                problem_type=data["problem_type"],
+                component_id=data["component"].pk if data["component"] else None,
+                users_affected=data["users_affected"],
+                steps=data["steps"],
+                uploads=uploads_from(data["attachments"]),
+            )
+        except services.RateLimited as exc:
+            form.add_error(None, exc.detail)
+        except InvalidInput as exc:
+            _errors_into(form, exc)
+        else:
+            return redirect(f"/portal/{incident.ref}/?reported=1")
+    status = 429 if any("in the last hour" in e for e in form.non_field_errors()) else 200
+    return render(
+        request,
+        "portal/report.html",
+        {
+            "nav": "portal",
+            "form": form,
+            "checklist": _checklist(form["problem_type"].value() or ""),
+            "limits": _limits(),
+        },
+        status=status if request.method == "POST" else 200,
+    )
+
+
+def _limits() -> dict[str, Any]:
+    from django.conf import settings
+
+    return {
+        "max_mb": settings.ATTACHMENT_MAX_BYTES // 2**20,
+        "max_count": settings.ATTACHMENT_MAX_COUNT,
+        "types": ", ".join(sorted(settings.ATTACHMENT_TYPES)),
+    }
+
+
+def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    user = _user(request)
+    context: dict[str, Any] = {
+        "nav": "portal",
+        "incident": incident,
+        "plain_status": selectors.plain_status(incident),
+        "details": selectors.report_details(incident),
+        "entries": list(selectors.conversation(incident).select_related("actor")),
+        "questions": list(open_info_requests(incident)),
+        "attachments": list(selectors.incident_attachments(incident)),
+        "following": selectors.is_following(user, incident),
+        "comment_form": CommentForm(),
+        "just_reported": request.GET.get("reported") == "1",
+        "limits": _limits(),
+        "open": incident.status not in ("closed", "rejected"),
+    }
+    if context["just_reported"]:
+        context["similar"] = selectors.similar_open_incidents(incident, viewer=user)
+    return context
+
+
+@require_GET
+@stakeholder_page
+def detail(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = selectors.portal_incident_get(_user(request), ref)
+    return render(request, "portal/detail.html", _detail_context(request, incident))
+
+
+def _back(ref: str) -> HttpResponse:
+    return redirect(f"/portal/{ref.upper()}/")
+
+
+@require_POST
+@stakeholder_page
+def answer(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = selectors.portal_incident_get(_user(request), ref)
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            incidents.incident_provide_info(
+                by=_user(request),
+                incident=incident.ref,
+                answer=form.cleaned_data["answer"],
+                request_id=form.cleaned_data["request"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, "Thank you: your answer was sent to the team.")
+    else:
+        messages.error(request, "Write an answer before sending it.")
+    return _back(incident.ref)
+
+
+@require_POST
+@stakeholder_page
+def comment(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = selectors.portal_incident_get(_user(request), ref)
+    form = CommentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.portal_comment(
+                by=_user(request),
+                incident=incident.ref,
+                body=form.cleaned_data["body"],
+                uploads=uploads_from(form.cleaned_data["attachments"]),
+            )
+        except DomainError as exc:
+            context = _detail_context(request, incident)
+            _errors_into(form, exc)
+            context["comment_form"] = form
+            return render(request, "portal/detail.html", context, status=exc.status_code)
+        messages.success(request, "Added to the incident.")
+        return _back(incident.ref)
+    context = _detail_context(request, incident)
+    context["comment_form"] = form
+    return render(request, "portal/detail.html", context, status=422)
+
+
+@require_POST
+@stakeholder_page
+def follow(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = selectors.portal_incident_get(_user(request), ref)
+    if request.POST.get("follow") == "0":
+        services.portal_unfollow(by=_user(request), incident=incident.ref)
+        messages.success(request, f"You no longer follow {incident.ref}.")
+    else:
+        services.portal_follow(by=_user(request), incident=incident.ref)
+        messages.success(request, f"You follow {incident.ref}: you will hear of its progress.")
+    return _back(incident.ref)
+
+
+@require_POST
+@stakeholder_page
+def join(request: HttpRequest, ref: str) -> HttpResponse:
+    source = request.POST.get("from") or None
+    try:
+        target = services.portal_join(by=_user(request), incident=ref, from_incident=source)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return _back(source or ref)
+    messages.success(
+        request,
+        f"Your organisation is now listed as affected by {target.ref}, and you follow it.",
+    )
+    return _back(target.ref)
+
+
+@require_GET
+@login_required
+def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+    try:
+        item = selectors.attachment_get_for(_user(request), attachment_id)
+    except NotFound:
+        raise Http404("No such file.") from None
+    path = files.path_of(item.stored_as)
+    if not path.exists():
+        raise Http404("No such file.")
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=item.filename,
+        content_type=item.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- the team ---------------------------------------------------------------------------------
+
+
+@require_GET
+@team_page
+def similar(request: HttpRequest, ref: str) -> HttpResponse:
+    user = _user(request)
+    incident = incident_get_for(user, ref)
+    affected = incident.affected_orgs.count()
+    total = StakeholderOrg.objects.filter(active=True).count()
+    _, policy = active_policy()
+    suggested = policy.suggest_impact(affected, total)
+    template = "portal/_similar.html" if request.htmx else "portal/similar.html"  # type: ignore[attr-defined]
+    return render(
+        request,
+        template,
+        {
+            "nav": "queue",
+            "incident": incident,
+            "similar": selectors.similar_open_incidents(incident),
+            "affected": affected,
+            "total_orgs": total,
+            "suggested_impact": policy.impacts[suggested].label if suggested else None,
+            "can_merge": can(user, "incident.merge"),
+        },
+    )
+
+
+@require_POST
+@team_page
+def merge(request: HttpRequest, ref: str) -> HttpResponse:
+    original = request.POST.get("original", "")
+    try:
+        dup, orig = services.incident_merge(
+            by=_user(request),
+            duplicate=ref,
+            original=original,
+            reason=request.POST.get("reason", ""),
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect(f"/incidents/{ref.upper()}/similar")
+    messages.success(request, f"{dup.ref} was merged into {orig.ref}.")
+    return redirect(f"/incidents/{orig.ref}/similar")
