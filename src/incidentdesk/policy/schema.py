@@ -90,6 +90,9 @@ class Sla(_Strict):
 class Severity(_Strict):
     label: str = Field(min_length=1, max_length=60)
     statuspage_impact: Literal["none", "minor", "major", "critical"] = "minor"
+    # publish incidents of this severity on the public status page as soon as they are
+    # categorized (never private ones: those appear only through a manager's summary)
+    auto_publish: bool = False
     review_required: bool = False
     review_due_business_days: int = Field(default=5, ge=1, le=60)
     sla: Sla

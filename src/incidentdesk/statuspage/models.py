@@ -205,4 +205,6 @@ class PageState(models.Model):
     every cached response (ETag) and its time is their Last-Modified."""
 
     version = models.PositiveBigIntegerField(default=1)
+    # random per change: two databases (or a restored backup) never share a version's name
+    token = models.CharField(max_length=16, default="")
     changed_at = models.DateTimeField()

@@ -4,19 +4,22 @@ version in one transaction. Nothing else writes the status page's tables."""
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import receiver
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
-from incidentdesk.core.errors import FieldError, InvalidInput, NotFound, field_error
+from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import lifecycle, timeline
-from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import incident_get_for
+from incidentdesk.incidents.models import Incident, PublicStatus
+from incidentdesk.incidents.selectors import incident_get_for, policy_for
 
 from .models import (
     Component,
@@ -26,12 +29,17 @@ from .models import (
     IncidentComponent,
     Maintenance,
     MaintenanceStatus,
+    MaintenanceUpdate,
     PageState,
+    Publication,
     worst,
 )
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
+TITLE_MAX = 200
+BODY_MAX = 5000
+PUBLIC_STATUSES = [*PublicStatus.values, "postmortem"]
 
 
 # -- the page's version: names every cached response ------------------------------------------
@@ -41,9 +49,14 @@ def page_bump() -> None:
     """Mark everything the public page shows as changed. Call inside the changing transaction:
     a rolled-back change leaves the version alone."""
     now = clock.now()
-    updated = PageState.objects.filter(pk=1).update(version=F("version") + 1, changed_at=now)
+    token = secrets.token_hex(8)
+    updated = PageState.objects.filter(pk=1).update(
+        version=F("version") + 1, changed_at=now, token=token
+    )
     if not updated:
-        PageState.objects.get_or_create(pk=1, defaults={"version": 2, "changed_at": now})
+        PageState.objects.get_or_create(
+            pk=1, defaults={"version": 2, "changed_at": now, "token": token}
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -351,3 +364,396 @@ def incident_unlink_component(
         locked.save()
         component_refresh(target)
         page_bump()
+
+
+# -- publishing incidents ----------------------------------------------------------------------
+
+
+def is_confidential(incident: Incident) -> bool:
+    """Private incidents, and incidents of a type the policy keeps private (Security), never
+    appear on the page except through a manager's public summary."""
+    if incident.private:
+        return True
+    if not incident.type:
+        return False
+    policy = policy_for(incident)
+    kind = policy.types.get(incident.type)
+    return bool(kind and kind.private)
+
+
+def _publication_for(incident: Incident) -> Publication | None:
+    return Publication.objects.filter(incident=incident).first()
+
+
+def _publish(
+    incident: Incident,
+    *,
+    by: User | None,
+    title: str,
+    body: str,
+    summary_only: bool,
+    summary_status: str = "",
+    automatic: bool = False,
+) -> Publication:
+    """Create or renew the publication of the locked `incident` and document it. The caller
+    saves the incident."""
+    now = clock.now()
+    publication = _publication_for(incident)
+    if publication is None:
+        publication = Publication(incident=incident, published_at=now)
+    publication.public_title = title
+    publication.public_body = body
+    publication.summary_only = summary_only
+    publication.summary_status = summary_status
+    publication.published_by = by
+    publication.automatic = automatic
+    publication.withdrawn_at = None
+    publication.save()
+    timeline.append(
+        incident,
+        kind="statuspage_published",
+        by=by,
+        data={
+            "title": title,
+            "summary_only": summary_only,
+            "summary_status": summary_status,
+            "automatic": automatic,
+        },
+    )
+    on_commit_notify(publication.pk, "published")
+    return publication
+
+
+def incident_publish(
+    *, by: User, incident: Incident | str, title: str | None = None, body: str = ""
+) -> Publication:
+    """Show a non-private incident on the public page; its public updates become its posts."""
+    require(by, "statuspage.publish")
+    with transaction.atomic():
+        ref = incident if isinstance(incident, str) else incident.ref
+        locked = incident_get_for(by, ref, for_update=True)
+        if is_confidential(locked):
+            raise Conflict(
+                f"{locked.ref} is private: only a manager can publish a public summary of it."
+            )
+        existing = _publication_for(locked)
+        if existing is not None and existing.withdrawn_at is None:
+            raise Conflict(f"{locked.ref} is on the status page already.")
+        clean_title = _text("title", title or locked.title, TITLE_MAX)
+        publication = _publish(
+            locked,
+            by=by,
+            title=clean_title,
+            body=_text("body", body, BODY_MAX, required=False),
+            summary_only=False,
+        )
+        locked.save()
+        components_refresh_for(locked)
+        page_bump()
+    return publication
+
+
+def incident_publish_summary(
+    *,
+    by: User,
+    incident: Incident | str,
+    title: str,
+    body: str,
+    status: str = PublicStatus.INVESTIGATING,
+) -> Publication:
+    """Show only the given summary of an incident, private or not: its title, internal posts
+    and everything else stay off the page. Publishing again replaces the summary."""
+    require(by, "statuspage.publish_summary")
+    errors: list[FieldError] = []
+    for check in (
+        lambda: _text("title", title, TITLE_MAX),
+        lambda: _text("body", body, BODY_MAX),
+        lambda: _public_status(status),
+    ):
+        try:
+            check()
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InvalidInput("The summary was not published.", errors)
+    with transaction.atomic():
+        ref = incident if isinstance(incident, str) else incident.ref
+        locked = incident_get_for(by, ref, for_update=True)
+        publication = _publish(
+            locked,
+            by=by,
+            title=title.strip(),
+            body=body.strip(),
+            summary_only=True,
+            summary_status=status,
+        )
+        locked.save()
+        components_refresh_for(locked)
+        page_bump()
+    return publication
+
+
+def incident_unpublish(*, by: User, incident: Incident | str) -> Publication:
+    require(by, "statuspage.publish")
+    with transaction.atomic():
+        ref = incident if isinstance(incident, str) else incident.ref
+        locked = incident_get_for(by, ref, for_update=True)
+        publication = _publication_for(locked)
+        if publication is None or publication.withdrawn_at is not None:
+            raise NotFound(f"{locked.ref} is not on the status page.")
+        if publication.summary_only:
+            require(by, "statuspage.publish_summary")
+        publication.withdrawn_at = clock.now()
+        publication.save(update_fields=["withdrawn_at"])
+        timeline.append(locked, kind="statuspage_withdrawn", by=by, data={})
+        locked.save()
+        components_refresh_for(locked)
+        page_bump()
+    return publication
+
+
+def _public_status(value: str) -> str:
+    if value not in PUBLIC_STATUSES:
+        raise field_error("status", f"Public status is one of: {', '.join(PUBLIC_STATUSES)}.")
+    return value
+
+
+def _text(field: str, value: str | None, limit: int, *, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise field_error(field, f"{field.capitalize()} is required.")
+    if len(value) > limit:
+        raise field_error(field, f"At most {limit} characters (this has {len(value)}).")
+    return value
+
+
+# -- reacting to what happens on incidents -----------------------------------------------------
+
+REVIEW_PUBLISHED = ("review_published", "postmortem_published")
+
+
+@receiver(timeline.entry_appended)
+def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any) -> None:
+    """Keep the page in step with its incidents, inside the transaction of each action."""
+    if entry.kind.startswith("statuspage_"):
+        return
+    publication = _publication_for(incident)
+    if publication is None:
+        if entry.kind == "categorized" and _auto_publishes(incident):
+            _publish(
+                incident,
+                by=None,
+                title=incident.title,
+                body="",
+                summary_only=False,
+                automatic=True,
+            )
+            components_refresh_for(incident)
+            page_bump()
+        elif IncidentComponent.objects.filter(incident=incident).exists():
+            page_bump()
+        return
+    if (
+        publication.withdrawn_at is None
+        and not publication.summary_only
+        and is_confidential(incident)
+    ):
+        # it became private (e.g. categorized as Security) after it was published
+        publication.withdrawn_at = clock.now()
+        publication.save(update_fields=["withdrawn_at"])
+    if entry.kind in REVIEW_PUBLISHED and publication.postmortem_at is None:
+        publication.postmortem_at = clock.now()
+        publication.save(update_fields=["postmortem_at"])
+    if entry.kind == "public_update" and not publication.summary_only:
+        on_commit_notify(publication.pk, "updated")
+    components_refresh_for(incident)
+    page_bump()
+
+
+def _auto_publishes(incident: Incident) -> bool:
+    if is_confidential(incident) or not incident.severity:
+        return False
+    severity = policy_for(incident).severities.get(incident.severity)
+    return bool(severity and severity.auto_publish)
+
+
+def on_commit_notify(publication_id: int, event: str) -> None:
+    """Queue the subscribers' notification in the current transaction: the worker builds
+    and sends it once the action has committed."""
+    from .tasks import notify_incident
+
+    notify_incident.enqueue(publication_id, event)
+
+
+# -- scheduled maintenance ---------------------------------------------------------------------
+
+MAINTENANCE_TEXT = {
+    MaintenanceStatus.SCHEDULED: "The maintenance is scheduled.",
+    MaintenanceStatus.IN_PROGRESS: "Scheduled maintenance is currently in progress.",
+    MaintenanceStatus.VERIFYING: "The maintenance is being verified.",
+    MaintenanceStatus.COMPLETED: "The scheduled maintenance has been completed.",
+}
+MAINTENANCE_ORDER = list(MaintenanceStatus)
+
+
+def maintenance_get(maintenance_id: int | str) -> Maintenance:
+    try:
+        pk = int(maintenance_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No scheduled maintenance {maintenance_id}.") from None
+    found = Maintenance.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"No scheduled maintenance {maintenance_id}.")
+    return found
+
+
+def maintenance_schedule(
+    *,
+    by: User | None,
+    name: str,
+    scheduled_for: dt.datetime,
+    scheduled_until: dt.datetime,
+    body: str = "",
+    components: list[int | str] | None = None,
+    incident: Incident | None = None,
+) -> Maintenance:
+    """Announce a maintenance window. The worker puts its components under maintenance
+    during the window and back afterwards."""
+    if by is not None:
+        require(by, "statuspage.maintenance")
+    errors: list[FieldError] = []
+    try:
+        name = _text("name", name, TITLE_MAX)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    try:
+        body = _text("body", body, BODY_MAX, required=False)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    if scheduled_for.tzinfo is None or scheduled_until.tzinfo is None:
+        errors.append(FieldError("scheduled_for", "Give times with their UTC offset."))
+    elif scheduled_until <= scheduled_for:
+        errors.append(FieldError("scheduled_until", "The window must end after it starts."))
+    targets: list[Component] = []
+    for ref in components or []:
+        try:
+            targets.append(component_get(ref))
+        except NotFound as exc:
+            errors.append(FieldError("components", exc.detail))
+    if errors:
+        raise InvalidInput("The maintenance was not scheduled.", errors)
+    with transaction.atomic():
+        now = clock.now()
+        maintenance = Maintenance.objects.create(
+            name=name,
+            body=body,
+            scheduled_for=scheduled_for,
+            scheduled_until=scheduled_until,
+            incident=incident,
+            created_by=by,
+            created_at=now,
+            updated_at=now,
+        )
+        maintenance.components.set(targets)
+        MaintenanceUpdate.objects.create(
+            maintenance=maintenance,
+            status=MaintenanceStatus.SCHEDULED,
+            body=body or MAINTENANCE_TEXT[MaintenanceStatus.SCHEDULED],
+            at=now,
+        )
+        audit_record(
+            by=by,
+            kind="statuspage_maintenance_scheduled",
+            data={
+                "maintenance": maintenance.pk,
+                "name": name,
+                "from": scheduled_for.isoformat(),
+                "until": scheduled_until.isoformat(),
+                "components": [c.name for c in targets],
+            },
+        )
+        page_bump()
+        _notify_maintenance(maintenance.pk, "scheduled")
+    return maintenance
+
+
+def maintenance_post(
+    *, by: User | None, maintenance: Maintenance | int | str, status: str, body: str = ""
+) -> MaintenanceUpdate:
+    """Move a maintenance on (scheduled -> in_progress -> verifying -> completed) with a post."""
+    if by is not None:
+        require(by, "statuspage.maintenance")
+    if status not in MaintenanceStatus.values:
+        raise field_error(
+            "status", f"Maintenance status is one of: {', '.join(MaintenanceStatus.values)}."
+        )
+    body = _text("body", body, BODY_MAX, required=False)
+    with transaction.atomic():
+        pk = maintenance.pk if isinstance(maintenance, Maintenance) else maintenance
+        current = Maintenance.objects.select_for_update().filter(pk=maintenance_get(pk).pk).get()
+        if current.status == MaintenanceStatus.COMPLETED:
+            raise Conflict("This maintenance is completed: it takes no more posts.")
+        if MAINTENANCE_ORDER.index(MaintenanceStatus(status)) < MAINTENANCE_ORDER.index(
+            MaintenanceStatus(current.status)
+        ):
+            raise Conflict(f"A maintenance that is {current.status} cannot go back to {status}.")
+        update = _maintenance_move(current, MaintenanceStatus(status), body, by)
+    return update
+
+
+def _maintenance_move(
+    maintenance: Maintenance, status: MaintenanceStatus, body: str, by: User | None
+) -> MaintenanceUpdate:
+    now = clock.now()
+    maintenance.status = status
+    maintenance.updated_at = now
+    if status in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING):
+        maintenance.started_at = maintenance.started_at or now
+    if status == MaintenanceStatus.COMPLETED:
+        maintenance.resolved_at = now
+    maintenance.save()
+    update = MaintenanceUpdate.objects.create(
+        maintenance=maintenance, status=status, body=body or MAINTENANCE_TEXT[status], at=now
+    )
+    audit_record(
+        by=by,
+        kind="statuspage_maintenance_updated",
+        data={"maintenance": maintenance.pk, "status": status},
+    )
+    for component in maintenance.components.all():
+        component_refresh(component)
+    page_bump()
+    _notify_maintenance(maintenance.pk, status)
+    return update
+
+
+def maintenance_tick() -> int:
+    """Start the windows that have begun and complete the ones that have ended. Idempotent:
+    run by the worker every cycle."""
+    now = clock.now()
+    moved = 0
+    starting = Maintenance.objects.filter(
+        status=MaintenanceStatus.SCHEDULED, scheduled_for__lte=now, scheduled_until__gt=now
+    )
+    for pk in starting.values_list("pk", flat=True):
+        with transaction.atomic():
+            current = Maintenance.objects.select_for_update().get(pk=pk)
+            if current.status == MaintenanceStatus.SCHEDULED:
+                _maintenance_move(current, MaintenanceStatus.IN_PROGRESS, "", None)
+                moved += 1
+    ending = Maintenance.objects.exclude(status=MaintenanceStatus.COMPLETED).filter(
+        scheduled_until__lte=now
+    )
+    for pk in ending.values_list("pk", flat=True):
+        with transaction.atomic():
+            current = Maintenance.objects.select_for_update().get(pk=pk)
+            if current.status != MaintenanceStatus.COMPLETED:
+                _maintenance_move(current, MaintenanceStatus.COMPLETED, "", None)
+                moved += 1
+    return moved
+
+
+def _notify_maintenance(maintenance_id: int, event: str) -> None:
+    from .tasks import notify_maintenance
+
+    notify_maintenance.enqueue(maintenance_id, event)

@@ -1,0 +1,22 @@
+"""Work done by `incidentdesk worker` for the status page."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from . import services, subscriptions
+
+
+@task()
+def maintenance_tick() -> int:
+    return services.maintenance_tick()
+
+
+@task()
+def notify_incident(publication_id: int, event: str) -> int:
+    return subscriptions.notify_incident(publication_id, event)
+
+
+@task()
+def notify_maintenance(maintenance_id: int, event: str) -> int:
+    return subscriptions.notify_maintenance(maintenance_id, event)

@@ -1,0 +1,383 @@
+"""The public page and its outputs (cached per page version), subscriptions, and the team's
+management pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from incidentdesk.accounts.models import User
+from incidentdesk.accounts.permissions import can
+from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
+
+from . import public, selectors, services, subscriptions
+from .cache import cached
+from .models import Component, ComponentStatus, IncidentComponent, Maintenance, Publication
+
+
+def _json_404(detail: str) -> tuple[bytes, str, int]:
+    body = json.dumps({"detail": detail, "errors": []}).encode()
+    return body, public.JSON, 404
+
+
+# -- the public page -------------------------------------------------------------------------
+
+
+@require_GET
+@cached()
+def page(request: HttpRequest) -> tuple[bytes, str]:
+    return public.page_html(), public.HTML
+
+
+@require_GET
+@cached()
+def history(request: HttpRequest) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    raw = request.GET.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        return b"<!doctype html><title>Not found</title><p>No such page.</p>", public.HTML, 404
+    return public.history_html(int(raw)), public.HTML
+
+
+@require_GET
+@cached()
+def incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    found = selectors.incident_by_public_id(public_id)
+    if found is None:
+        return _not_found_html()
+    return public.incident_html(found), public.HTML
+
+
+@require_GET
+@cached()
+def maintenance(request: HttpRequest, pk: int) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    found = Maintenance.objects.prefetch_related("components", "updates").filter(pk=pk).first()
+    if found is None:
+        return _not_found_html()
+    return public.maintenance_html(found), public.HTML
+
+
+def _not_found_html() -> tuple[bytes, str, int]:
+    from django.template.loader import render_to_string
+
+    body = render_to_string("statuspage/not_found.html", {"page_name": selectors.page_name()})
+    return body.encode(), public.HTML, 404
+
+
+@require_GET
+@cached()
+def atom(request: HttpRequest) -> tuple[bytes, str]:
+    return public.feed_bytes("atom")
+
+
+@require_GET
+@cached()
+def rss(request: HttpRequest) -> tuple[bytes, str]:
+    return public.feed_bytes("rss")
+
+
+@require_GET
+@cached(cors=True)
+def ics(request: HttpRequest) -> tuple[bytes, str]:
+    return public.maintenance_ics(), "text/calendar; charset=utf-8"
+
+
+@require_GET
+@cached(cors=True)
+def badge(request: HttpRequest) -> tuple[bytes, str]:
+    return public.badge_svg(), "image/svg+xml"
+
+
+@require_GET
+@cached(cors=True)
+def component_badge(request: HttpRequest, pk: int) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    component = Component.objects.filter(pk=pk).first()
+    if component is None:
+        return _json_404(f"No component {pk}.")
+    return public.badge_svg(component), "image/svg+xml"
+
+
+# -- the Statuspage v2 API -------------------------------------------------------------------
+
+
+def v2_view(name: str) -> Callable[..., HttpResponseBase]:
+    @require_GET
+    @cached(cors=True)
+    def view(request: HttpRequest) -> tuple[bytes, str]:
+        return public.json_bytes(name), public.JSON
+
+    view.__name__ = "v2_" + name.replace("/", "_").replace("-", "_").replace(".json", "")
+    return view
+
+
+@require_GET
+@cached(cors=True)
+def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    from .api_v2 import component_json
+
+    component = Component.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    if component is None:
+        return _json_404(f"No component {pk}.")
+    return json.dumps({"component": component_json(component)}).encode(), public.JSON
+
+
+@require_GET
+@cached(cors=True)
+def v2_incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    from .api_v2 import incident_json
+
+    found = selectors.incident_by_public_id(public_id)
+    if found is None:
+        return _json_404(f"No incident {public_id}.")
+    return json.dumps({"incident": incident_json(found)}).encode(), public.JSON
+
+
+def v2_not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    body, content_type, status = _json_404(f"No such document: /api/v2/{rest}.")
+    response = HttpResponse(body, content_type=content_type, status=status)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# -- subscriptions (not cached: each carries a CSRF token) ------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    errors: list[DomainError] = []
+    done = ""
+    token = ""
+    if request.method == "POST":
+        kind = request.POST.get("kind", "email")
+        chosen: list[int | str] = list(request.POST.getlist("components"))
+        try:
+            if kind == "webhook":
+                _, token = subscriptions.subscribe_webhook(
+                    url=request.POST.get("url", ""), components=chosen
+                )
+                done = "webhook"
+            else:
+                subscriptions.subscribe_email(
+                    email=request.POST.get("email", ""), components=chosen
+                )
+                done = "email"
+        except DomainError as exc:
+            errors.append(exc)
+    context = {
+        "page_name": selectors.page_name(),
+        "components": selectors.components(),
+        "errors": [e for exc in errors for e in exc.errors] or [],
+        "error": errors[0].detail if errors else "",
+        "done": done,
+        "token": token,
+        "form": request.POST,
+    }
+    return render(request, "statuspage/subscribe.html", context, status=422 if errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = subscriptions.confirm(token)
+    except NotFound as exc:
+        return _message(request, "Subscription", exc.detail, status=404)
+    return _message(
+        request,
+        "Subscription confirmed",
+        f"{subscriber.address} will now receive the status page's notices.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        return render(
+            request,
+            "statuspage/unsubscribe.html",
+            {"page_name": selectors.page_name(), "token": token},
+        )
+    try:
+        subscriber = subscriptions.unsubscribe(token)
+    except NotFound as exc:
+        return _message(request, "Unsubscribe", exc.detail, status=404)
+    return _message(request, "Unsubscribed", f"{subscriber.address} will receive no more notices.")
+
+
+def _message(request: HttpRequest, title: str, text: str, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "statuspage/message.html",
+        {"page_name": selectors.page_name(), "title": title, "text": text},
+        status=status,
+    )
+
+
+# -- management (the team) --------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (the pages below are behind login_required)."""
+    return cast(User, request.user)
+
+
+def _require_team(request: HttpRequest) -> None:
+    if not can(request.user, "statuspage.publish"):
+        raise PermissionDenied("The status page is managed by the Incident Management Team.")
+
+
+def _denied(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return render(request, "statuspage/manage_denied.html", {"detail": exc.detail}, status=403)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest) -> HttpResponseBase:
+    try:
+        _require_team(request)
+    except PermissionDenied as exc:
+        return _denied(request, exc)
+    error: DomainError | None = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            _manage_action(request, action)
+            messages.success(request, "Saved.")
+            return redirect("statuspage:manage")
+        except DomainError as exc:
+            error = exc
+    context = {
+        "nav": "statuspage",
+        "components": selectors.components(),
+        "groups": selectors.groups(),
+        "statuses": ComponentStatus.choices,
+        "publications": Publication.objects.select_related("incident").order_by("-published_at")[
+            :30
+        ],
+        "maintenances": selectors.maintenances(),
+        "can_manage": can(request.user, "statuspage.manage"),
+        "error": error,
+    }
+    return render(request, "statuspage/manage.html", context, status=_status_of(error))
+
+
+def _status_of(error: DomainError | None) -> int:
+    return error.status_code if error else 200
+
+
+def _manage_action(request: HttpRequest, action: str) -> None:
+    from .forms import parse_window
+
+    post = request.POST
+    user = _user(request)
+    if action == "component_create":
+        services.component_create(
+            by=user,
+            name=post.get("name", ""),
+            description=post.get("description", ""),
+            group=post.get("group") or None,
+        )
+    elif action == "component_status":
+        status = post.get("status", "")
+        if status == "auto":
+            services.component_update(by=user, component=post.get("component", ""), manual=False)
+        else:
+            services.component_update(by=user, component=post.get("component", ""), status=status)
+    elif action == "group_create":
+        services.group_create(
+            by=user, name=post.get("name", ""), description=post.get("description", "")
+        )
+    elif action == "maintenance_schedule":
+        start, end = parse_window(post.get("scheduled_for", ""), post.get("scheduled_until", ""))
+        services.maintenance_schedule(
+            by=user,
+            name=post.get("name", ""),
+            body=post.get("body", ""),
+            scheduled_for=start,
+            scheduled_until=end,
+            components=list(post.getlist("components")),
+        )
+    elif action == "maintenance_post":
+        services.maintenance_post(
+            by=user,
+            maintenance=post.get("maintenance", ""),
+            status=post.get("status", ""),
+            body=post.get("body", ""),
+        )
+    else:
+        raise NotFound(f"Unknown action {action!r}.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
+    from incidentdesk.incidents.selectors import incident_get_for
+
+    try:
+        _require_team(request)
+        found = incident_get_for(_user(request), ref)
+    except PermissionDenied as exc:
+        return _denied(request, exc)
+    except NotFound:
+        raise Http404(f"No incident {ref}.") from None
+    error: DomainError | None = None
+    if request.method == "POST":
+        try:
+            _incident_action(request, found.ref)
+            messages.success(request, "Saved.")
+            return redirect("statuspage:manage_incident", ref=found.ref)
+        except DomainError as exc:
+            error = exc
+    publication = Publication.objects.filter(incident=found).first()
+    context = {
+        "nav": "statuspage",
+        "incident": found,
+        "publication": publication,
+        "confidential": services.is_confidential(found),
+        "links": IncidentComponent.objects.filter(incident=found).select_related("component"),
+        "components": selectors.components(),
+        "statuses": [c for c in ComponentStatus.choices if c[0] != "operational"],
+        "public_statuses": services.PUBLIC_STATUSES,
+        "can_publish": can(request.user, "statuspage.publish"),
+        "can_summary": can(request.user, "statuspage.publish_summary"),
+        "error": error,
+    }
+    return render(request, "statuspage/manage_incident.html", context, status=_status_of(error))
+
+
+def _incident_action(request: HttpRequest, ref: str) -> None:
+    post = request.POST
+    user = _user(request)
+    action = post.get("action", "")
+    if action == "publish":
+        services.incident_publish(
+            by=user, incident=ref, title=post.get("title") or None, body=post.get("body", "")
+        )
+    elif action == "publish_summary":
+        services.incident_publish_summary(
+            by=user,
+            incident=ref,
+            title=post.get("title", ""),
+            body=post.get("body", ""),
+            status=post.get("status", "investigating"),
+        )
+    elif action == "unpublish":
+        services.incident_unpublish(by=user, incident=ref)
+    elif action == "link":
+        services.incident_link_component(
+            by=user,
+            incident=ref,
+            component=post.get("component", ""),
+            status=post.get("status", "major_outage"),
+        )
+    elif action == "unlink":
+        services.incident_unlink_component(
+            by=user, incident=ref, component=post.get("component", "")
+        )
+    else:
+        raise NotFound(f"Unknown action {action!r}.")
