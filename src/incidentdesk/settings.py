@@ -185,3 +185,37 @@ ATTACHMENT_TYPES = {
     ".har": "application/json",
     ".zip": "application/zip",
 }
+
+
+# -- outgoing mail and deliveries (comms) ---------------------------------------------------
+def _email_url(url: str) -> dict[str, object]:
+    """smtp://host:port, smtp+tls://user:pass@host:port (STARTTLS) or smtps://... (TLS)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    schemes = {"smtp": (25, ""), "smtp+tls": (587, "starttls"), "smtps": (465, "ssl")}
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(
+            f"INCIDENTDESK_EMAIL_URL must look like smtp://host:port or "
+            f"smtp+tls://user:password@host:port, not {url!r}"
+        )
+    default_port, security = schemes[parts.scheme]
+    return {
+        "host": parts.hostname,
+        "port": parts.port or default_port,
+        "security": security,
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+    }
+
+
+EMAIL_URL_DEFAULT = "smtp://127.0.0.1:1025"
+EMAIL_URL_IS_DEFAULT = not os.environ.get("INCIDENTDESK_EMAIL_URL")
+EMAIL_SMTP = _email_url(os.environ.get("INCIDENTDESK_EMAIL_URL") or EMAIL_URL_DEFAULT)
+EMAIL_FROM = os.environ.get(
+    "INCIDENTDESK_EMAIL_FROM", "IncidentDesk <incidents@incidentdesk.localhost>"
+)
+# Where `incidentdesk mailsink` and the unconfigured default keep received mail.
+MAILSINK_DIR = DATA_DIR / "mailsink"
+# Seconds a worker holds a delivery; a delivery whose worker died is retried after this.
+DELIVERY_LEASE_SECONDS = int(os.environ.get("INCIDENTDESK_DELIVERY_LEASE", "120"))

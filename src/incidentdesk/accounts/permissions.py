@@ -66,6 +66,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.attach": EVERYONE,
     "portal.follow": EVERYONE,
     "incident.merge": TEAM,
+    # communications: deliveries, channels, preferences
+    "comms.view": TEAM,
+    "comms.retry": TEAM,
+    "comms.deliveries": frozenset({A, MG}),
+    "channel.manage": frozenset({A}),
+    "preference.edit_own": EVERYONE,
 }
 
 

@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "comms"
-urlpatterns: list = []
+urlpatterns = [
+    path(
+        "incidents/<str:ref>/communications",
+        views.incident_communications,
+        name="incident",
+    ),
+    path("comms/deliveries/", views.deliveries_admin, name="deliveries"),
+    path("comms/deliveries/<int:pk>/retry", views.delivery_retry, name="retry"),
+    path("comms/channels/", views.channels, name="channels"),
+    path("comms/channels/<int:pk>/<slug:action>", views.channel_action, name="channel_action"),
+    path("comms/preferences/", views.preferences, name="preferences"),
+    path("comms/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
+]

@@ -110,6 +110,63 @@ class Guideline(_Strict):
     steps: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1)
 
 
+NOTIFICATION_TRIGGERS = (
+    "reported",
+    "acknowledged",
+    "categorized",
+    "severity_changed",
+    "public_update",
+    "info_requested",
+    "resolved",
+    "reopened",
+    "sla_due_soon",
+    "sla_breached",
+    "review_due",
+)
+NotificationTrigger = Literal[
+    "reported",
+    "acknowledged",
+    "categorized",
+    "severity_changed",
+    "public_update",
+    "info_requested",
+    "resolved",
+    "reopened",
+    "sla_due_soon",
+    "sla_breached",
+    "review_due",
+]
+Audience = Literal["manager", "team", "assignee", "reporter", "stakeholders", "subscribers"]
+ChannelKind = Literal["email", "webhook", "apprise"]
+# The message templates shipped in comms/templates/comms/messages/<name>.md.
+MESSAGE_TEMPLATES = (
+    "reported",
+    "acknowledged",
+    "categorized",
+    "stakeholder_notice",
+    "severity_changed",
+    "public_update",
+    "info_requested",
+    "resolved",
+    "resolution_notice",
+    "reopened",
+    "reopened_notice",
+    "sla_due_soon",
+    "sla_breached",
+    "review_due",
+)
+
+
+class NotificationRule(_Strict):
+    """Who is told of a timeline entry of kind `trigger`, on which channels, in which words."""
+
+    trigger: NotificationTrigger
+    audiences: list[Audience] = Field(min_length=1)
+    channels: list[ChannelKind] = Field(min_length=1)
+    template: str = Field(pattern=KEY)
+    severities: list[str] | None = None
+
+
 class Policy(_Strict):
     organisation: Organisation
     intake: Intake = Intake()
@@ -118,6 +175,7 @@ class Policy(_Strict):
     impacts: dict[Annotated[str, Field(pattern=KEY)], ImpactLevel] = Field(min_length=1)
     matrix: dict[str, dict[str, str]]
     guidelines: list[Guideline] = []
+    notifications: list[NotificationRule] = []
 
     def problems(self) -> list[tuple[str, str]]:
         """Cross-references the schema cannot express, as (location, message) pairs."""
@@ -180,7 +238,38 @@ class Policy(_Strict):
                     (f"guidelines.{i}", "a guideline for this type and severity is already defined")
                 )
             seen.add(key)
+        errors.extend(self._notification_problems())
         return errors
+
+    def _notification_problems(self) -> list[tuple[str, str]]:
+        errors: list[tuple[str, str]] = []
+        for i, rule in enumerate(self.notifications):
+            if rule.template not in MESSAGE_TEMPLATES:
+                errors.append(
+                    (
+                        f"notifications.{i}.template",
+                        f'unknown template "{rule.template}" (known: {", ".join(MESSAGE_TEMPLATES)})',
+                    )
+                )
+            for j, severity in enumerate(rule.severities or []):
+                if severity not in self.severities:
+                    errors.append(
+                        (
+                            f"notifications.{i}.severities.{j}",
+                            self._unknown("severity", severity, self.severities),
+                        )
+                    )
+        return errors
+
+    def notification_rules(self, trigger: str, severity: str | None) -> list[NotificationRule]:
+        """The rules that apply to an entry of kind `trigger` on an incident of `severity`
+        (an uncategorized incident counts as the intake's assumed severity)."""
+        severity = severity or self.intake.assumed_severity
+        return [
+            rule
+            for rule in self.notifications
+            if rule.trigger == trigger and (rule.severities is None or severity in rule.severities)
+        ]
 
     @staticmethod
     def _unknown(what: str, value: str, known: dict[str, Any]) -> str:

@@ -1,0 +1,296 @@
+"""Timeline entry -> deliveries: the policy's communication plan applied to one entry.
+
+Runs inside the transaction that appended the entry, so the action and the messages it
+causes commit or roll back together. Private incidents never reach stakeholders or
+subscribers; internal notes are no trigger at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from incidentdesk.accounts.models import Role, User
+from incidentdesk.incidents.models import Incident, TimelineEntry
+from incidentdesk.incidents.selectors import policy_for
+from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, Policy
+
+from . import crypto
+from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
+
+EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})
+# What of an entry's data was written for stakeholders (the rest is the team's).
+EXTERNAL_DATA = {"public_update": ("status", "body"), "info_requested": ("question",)}
+PERSON_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.APPRISE})
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A status-page subscriber: `ident` is stable (it is part of the idempotency key)."""
+
+    ident: str
+    email: str
+
+
+# Sources of subscribers for an incident, registered by the apps that keep them (the status
+# page). Each returns the subscribers who should hear about `incident`.
+SUBSCRIBER_SOURCES: list[Callable[[Incident], list[Subscriber]]] = []
+
+
+def on_entry_appended(sender: Any, incident: Incident, entry: TimelineEntry, **kwargs: Any) -> None:
+    if entry.kind not in NOTIFICATION_TRIGGERS:
+        return
+    policy = policy_for(incident)
+    rules = policy.notification_rules(entry.kind, incident.severity or None)
+    if not rules:
+        return
+    from .services import deliveries_queue_many
+
+    deliveries_queue_many(plan(incident, entry, rules, policy))
+
+
+def plan(
+    incident: Incident, entry: TimelineEntry, rules: list[NotificationRule], policy: Policy
+) -> list[Delivery]:
+    planned: dict[str, Delivery] = {}
+    base = incident_context(incident, policy)
+    people = {a: _people(incident, a) for rule in rules for a in rule.audiences}
+    known = _Known.load([u for users in people.values() for u in users])
+    for rule in rules:
+        for audience in rule.audiences:
+            if audience in EXTERNAL_AUDIENCES and incident.private:
+                continue
+            if audience == "subscribers":
+                for sub in _subscribers(incident):
+                    if ChannelKind.EMAIL in rule.channels:
+                        key = _key(incident, entry, "email", f"s{sub.ident}")
+                        planned.setdefault(
+                            key,
+                            _delivery(
+                                key,
+                                incident,
+                                entry,
+                                rule,
+                                audience,
+                                "email",
+                                sub.email,
+                                context=_context(
+                                    base, entry, external=True, name=sub.email, unsubscribe=True
+                                ),
+                            ),
+                        )
+                continue
+            for user in people[audience]:
+                _plan_person(planned, incident, entry, rule, audience, user, base, known)
+        _plan_channels(planned, incident, entry, rule, base)
+    return list(planned.values())
+
+
+def _plan_person(
+    planned: dict[str, Delivery],
+    incident: Incident,
+    entry: TimelineEntry,
+    rule: NotificationRule,
+    audience: str,
+    user: User,
+    base: dict[str, Any],
+    known: _Known,
+) -> None:
+    external = not user.is_team
+    if external and incident.private:
+        return
+    if user.pk == entry.actor_id and not external:
+        return
+    pref = known.preferences.get(user.pk)
+    muted = set(pref.muted) if pref else set()
+    for channel in rule.channels:
+        if channel not in PERSON_CHANNELS or f"{entry.kind}:{channel}" in muted:
+            continue
+        if channel == ChannelKind.APPRISE:
+            if pref is None or not pref.apprise_url_encrypted:
+                continue
+            address, shown = crypto.decrypt(pref.apprise_url_encrypted), pref.apprise_url_hint
+        else:
+            address = shown = user.email
+            if external and address in known.unsubscribed:
+                continue
+        key = _key(incident, entry, channel, f"u{user.pk}")
+        if key in planned:
+            continue
+        context = _context(
+            base, entry, external=external, name=user.display_name, unsubscribe=external
+        )
+        planned[key] = _delivery(
+            key, incident, entry, rule, audience, channel, address, context, user=user, shown=shown
+        )
+
+
+def _plan_channels(
+    planned: dict[str, Delivery],
+    incident: Incident,
+    entry: TimelineEntry,
+    rule: NotificationRule,
+    base: dict[str, Any],
+) -> None:
+    kinds = [c for c in rule.channels if c in (ChannelKind.WEBHOOK, ChannelKind.APPRISE)]
+    if not kinds:
+        return
+    for channel in Channel.objects.filter(kind__in=kinds, active=True):
+        matched = [
+            a
+            for a in rule.audiences
+            if a in channel.audiences and not (incident.private and a in EXTERNAL_AUDIENCES)
+        ]
+        if not matched:
+            continue
+        audience = matched[0]
+        key = _key(incident, entry, channel.kind, f"c{channel.pk}")
+        if key in planned:
+            continue
+        context = _context(base, entry, external=audience in EXTERNAL_AUDIENCES, name=channel.name)
+        delivery = _delivery(
+            key, incident, entry, rule, audience, channel.kind, "", context, shown=channel.url_hint
+        )
+        delivery.channel_config = channel
+        planned[key] = delivery
+
+
+def _key(incident: Incident, entry: TimelineEntry, channel: str, who: str) -> str:
+    return f"{incident.ref}.{entry.seq}.{channel}.{who}"
+
+
+def _delivery(
+    key: str,
+    incident: Incident,
+    entry: TimelineEntry,
+    rule: NotificationRule,
+    audience: str,
+    channel: str,
+    address: str,
+    context: dict[str, Any],
+    *,
+    user: User | None = None,
+    shown: str | None = None,
+) -> Delivery:
+    return Delivery(
+        key=key,
+        incident=incident,
+        channel=channel,
+        user=user,
+        recipient=(shown if shown is not None else address)[:300],
+        address_encrypted=crypto.encrypt(address) if channel != ChannelKind.EMAIL else "",
+        trigger=entry.kind,
+        audience=audience,
+        template=rule.template,
+        context=context,
+    )
+
+
+def _people(incident: Incident, audience: str) -> list[User]:
+    active = User.objects.filter(is_active=True)
+    if audience == "manager":
+        return list(active.filter(role=Role.MANAGER))
+    if audience == "team":
+        return list(active.filter(role__in=[Role.MANAGER, Role.MEMBER]))
+    if audience == "assignee":
+        return [incident.assignee] if incident.assignee and incident.assignee.is_active else []
+    if audience == "reporter":
+        return [incident.reporter] if incident.reporter and incident.reporter.is_active else []
+    if audience == "stakeholders":
+        return list(
+            active.filter(
+                role=Role.STAKEHOLDER,
+                organisation__in=incident.affected_orgs.filter(active=True),
+            ).order_by("pk")
+        )
+    return []
+
+
+def _subscribers(incident: Incident) -> list[Subscriber]:
+    found: list[Subscriber] = []
+    for source in SUBSCRIBER_SOURCES:
+        found.extend(source(incident))
+    return found
+
+
+@dataclass
+class _Known:
+    """Preferences and unsubscriptions of everyone an entry may reach, read in bulk (a
+    public update can reach thousands of stakeholders)."""
+
+    preferences: dict[int, Preference]
+    unsubscribed: set[str]
+
+    @classmethod
+    def load(cls, users: list[User]) -> _Known:
+        ids = sorted({u.pk for u in users})
+        emails = sorted({u.email for u in users if not u.is_team and u.email})
+        preferences: dict[int, Preference] = {}
+        unsubscribed: set[str] = set()
+        for i in range(0, len(ids), 500):
+            for pref in Preference.objects.filter(user_id__in=ids[i : i + 500]):
+                preferences[pref.user_id] = pref
+        for i in range(0, len(emails), 500):
+            unsubscribed.update(
+                Unsubscribe.objects.filter(email__in=emails[i : i + 500]).values_list(
+                    "email", flat=True
+                )
+            )
+        return cls(preferences, unsubscribed)
+
+
+# -- what a template may say --------------------------------------------------------------
+
+
+def incident_context(incident: Incident, policy: Policy) -> dict[str, Any]:
+    severity = incident.severity or None
+    sev = policy.severities.get(severity or policy.intake.assumed_severity)
+    type_ = policy.types.get(incident.type) if incident.type else None
+    impact = policy.impacts.get(incident.impact) if incident.impact else None
+    return {
+        "org": {"name": policy.organisation.name, "team": policy.organisation.team},
+        "incident": {
+            "ref": incident.ref,
+            "title": incident.title,
+            "status": incident.status,
+            "severity": severity or "",
+            "severity_label": sev.label if sev else "",
+            "type_label": type_.label if type_ else "",
+            "impact_label": impact.label if impact else "",
+            "organisation": incident.reporter_org.name if incident.reporter_org else "",
+            "assignee": incident.assignee.display_name if incident.assignee else "",
+            "url": f"{settings.BASE_URL}/incidents/{incident.ref}",
+            "portal_url": f"{settings.BASE_URL}/portal/incidents/{incident.ref}",
+        },
+    }
+
+
+def _context(
+    base: dict[str, Any],
+    entry: TimelineEntry,
+    *,
+    external: bool,
+    name: str,
+    unsubscribe: bool = False,
+) -> dict[str, Any]:
+    """Internal readers get the whole entry; stakeholders only what was written for them."""
+    context = dict(base)
+    incident = dict(base["incident"])
+    if external:
+        incident["assignee"] = ""
+        incident["url"] = incident["portal_url"]
+        data = {k: entry.data.get(k) for k in EXTERNAL_DATA.get(entry.kind, ())}
+        context["entry"] = {"kind": entry.kind, "actor": base["org"]["team"], "data": data}
+    else:
+        context["entry"] = {"kind": entry.kind, "actor": entry.actor_label, "data": entry.data}
+    if entry.kind == "public_update":
+        context["update"] = {"status": entry.data.get("status"), "body": entry.data.get("body")}
+    context["incident"] = incident
+    context["recipient"] = {"name": name}
+    context["external"] = external
+    if unsubscribe:
+        context["unsubscribe"] = True
+    return context

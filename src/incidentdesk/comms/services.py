@@ -1,0 +1,543 @@
+"""Communications: queueing deliveries, the worker's attempt at one, retries by hand,
+channels and preferences. The only writers of the comms tables."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from incidentdesk.accounts.models import User
+from incidentdesk.accounts.permissions import require
+from incidentdesk.core import clock
+from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
+from incidentdesk.core.services import audit_record
+from incidentdesk.incidents import timeline
+from incidentdesk.incidents.models import Incident
+from incidentdesk.incidents.selectors import incident_get_for
+from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
+
+from . import crypto, messages
+from .models import Channel, ChannelKind, Delivery, DeliveryState, Preference, Unsubscribe
+from .transports import OutgoingMessage, TransportError, transport_for
+from .transports.apprise import check_url, redact
+
+log = logging.getLogger("incidentdesk.comms")
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_CAP = dt.timedelta(hours=1)
+KEY_MAX = 200
+UNSUBSCRIBE_SALT = "incidentdesk.comms.unsubscribe"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, ... at most an hour."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+# -- queueing --------------------------------------------------------------------------------
+
+
+def message_queue(
+    *,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body_markdown: str,
+    key: str,
+    incident: Incident | None = None,
+    headers: dict[str, str] | None = None,
+    payload: dict[str, Any] | None = None,
+    secret: str | None = None,
+) -> Delivery:
+    """Queue one delivery in the caller's transaction and enqueue its worker task.
+
+    Idempotent on `key`: a key already queued returns that delivery and queues nothing.
+    `recipient` is an e-mail address, a webhook URL (with `payload`, signed with `secret`
+    when given: "whsec_<base64>") or an Apprise URL. A recipient without an address is
+    queued all the same and fails visibly with the reason.
+    """
+    if channel not in ChannelKind.values:
+        raise field_error("channel", f"Channel is one of: {', '.join(ChannelKind.values)}.")
+    if not key or len(key) > KEY_MAX:
+        raise field_error("key", f"An idempotency key of 1 to {KEY_MAX} characters is required.")
+    recipient = (recipient or "").strip()
+    with transaction.atomic():
+        existing = Delivery.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+        delivery = Delivery(
+            key=key,
+            incident=incident,
+            channel=channel,
+            recipient=(recipient if channel == ChannelKind.EMAIL else _hint(channel, recipient)),
+            address_encrypted=crypto.encrypt(recipient) if channel != ChannelKind.EMAIL else "",
+            subject=subject[:300],
+            body_markdown=body_markdown,
+            headers=headers or {},
+            payload=payload,
+            secret_encrypted=crypto.encrypt(secret or ""),
+        )
+        _stamp(delivery)
+        _enqueue(delivery)
+        try:
+            with transaction.atomic():
+                delivery.save()
+        except IntegrityError:
+            return Delivery.objects.get(key=key)
+    return delivery
+
+
+def deliveries_queue_many(deliveries: list[Delivery]) -> int:
+    """Queue planned deliveries whose keys are new; return how many were queued."""
+    if not deliveries:
+        return 0
+    keys = [d.key for d in deliveries]
+    existing: set[str] = set()
+    for i in range(0, len(keys), 500):
+        existing.update(
+            Delivery.objects.filter(key__in=keys[i : i + 500]).values_list("key", flat=True)
+        )
+    fresh = [d for d in deliveries if d.key not in existing]
+    for delivery in fresh:
+        _stamp(delivery)
+        _enqueue(delivery)
+    Delivery.objects.bulk_create(fresh, batch_size=500)
+    return len(fresh)
+
+
+def _stamp(delivery: Delivery) -> None:
+    now = clock.now()
+    delivery.created_at = now
+    delivery.next_attempt_at = now
+    delivery.state = DeliveryState.QUEUED
+
+
+def _enqueue(delivery: Delivery, run_after: dt.datetime | None = None) -> None:
+    from .tasks import deliver
+
+    task = deliver if run_after is None else deliver.using(run_after=run_after)
+    delivery.task_id = task.enqueue(delivery.key).id
+
+
+def _hint(channel: str, address: str) -> str:
+    if not address:
+        return ""
+    return redact(address) if channel == ChannelKind.APPRISE else address.split("?", 1)[0][:300]
+
+
+# -- the worker's side -----------------------------------------------------------------------
+
+
+def delivery_attempt(key: str) -> str:
+    """Claim the delivery `key` under a lease, send it, record the outcome. Safe to call
+    twice or concurrently: only the holder of the lease sends. Returns what happened."""
+    now = clock.now()
+    lease = dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .filter(claimable, key=key, state=DeliveryState.QUEUED, next_attempt_at__lte=now)
+            .first()
+        )
+        if delivery is None:
+            return "nothing to do"
+        delivery.claimed_until = now + lease
+        delivery.attempts += 1
+        delivery.save(update_fields=["claimed_until", "attempts"])
+    try:
+        message = _message(delivery)
+        note = transport_for(delivery.channel).send(message)
+    except TransportError as exc:
+        return _record_failure(delivery, str(exc), permanent=exc.permanent)
+    except messages.RenderError as exc:
+        return _record_failure(delivery, str(exc), permanent=True)
+    except Exception as exc:
+        log.exception("delivery %s failed unexpectedly", delivery.pk)
+        return _record_failure(delivery, f"unexpected error: {exc}", permanent=False)
+    _record_outcome(delivery, sent=True, note=note)
+    return "sent"
+
+
+def _message(delivery: Delivery) -> OutgoingMessage:
+    address = (
+        delivery.recipient
+        if delivery.channel == ChannelKind.EMAIL
+        else crypto.decrypt(delivery.address_encrypted)
+    )
+    if delivery.channel_config_id is not None:
+        channel = Channel.objects.get(pk=delivery.channel_config_id)
+        address = crypto.decrypt(channel.url_encrypted)
+        secret = crypto.decrypt(channel.secret_encrypted)
+    else:
+        secret = crypto.decrypt(delivery.secret_encrypted)
+    if not address:
+        who = delivery.user.email if delivery.user else delivery.audience or "the recipient"
+        raise TransportError(f"{who} has no address for {delivery.channel}", permanent=True)
+    subject, body = delivery.subject, delivery.body_markdown
+    if delivery.template:
+        if delivery.channel_config_id is not None and channel.template:
+            subject, body = messages.render_text(channel.template, delivery.context)
+        else:
+            subject, body = messages.render(delivery.template, delivery.context)
+    unsubscribe = None
+    if delivery.context.get("unsubscribe") and delivery.channel == ChannelKind.EMAIL:
+        unsubscribe = unsubscribe_url(address)
+    payload = delivery.payload
+    if payload is None and delivery.channel == ChannelKind.WEBHOOK and delivery.incident_id:
+        payload = {
+            "type": f"incident.{delivery.trigger or 'message'}",
+            "timestamp": clock.now().isoformat(),
+            "data": {
+                "incident": delivery.context.get("incident", {}).get("ref"),
+                "title": delivery.context.get("incident", {}).get("title"),
+                "subject": subject,
+                "body": body,
+            },
+        }
+    return OutgoingMessage(
+        key=delivery.key,
+        address=address,
+        subject=subject,
+        body_markdown=body,
+        incident_ref=f"INC-{delivery.incident_id}" if delivery.incident_id else None,
+        headers=dict(delivery.headers),
+        payload=payload,
+        secret=secret,
+        unsubscribe_url=unsubscribe,
+    )
+
+
+def _record_failure(delivery: Delivery, error: str, *, permanent: bool) -> str:
+    if permanent or delivery.attempts >= MAX_ATTEMPTS:
+        _record_outcome(delivery, sent=False, note=error)
+        return "failed"
+    with transaction.atomic():
+        fresh = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if fresh.state != DeliveryState.QUEUED:
+            return fresh.state
+        fresh.last_error = error[:2000]
+        fresh.claimed_until = None
+        fresh.next_attempt_at = clock.now() + backoff(fresh.attempts)
+        _enqueue(fresh, run_after=fresh.next_attempt_at)
+        fresh.save(update_fields=["last_error", "claimed_until", "next_attempt_at", "task_id"])
+    return "retry"
+
+
+def _record_outcome(delivery: Delivery, *, sent: bool, note: str) -> None:
+    """The final state, and its timeline entry on the incident under the incident's lock."""
+    with transaction.atomic():
+        incident = None
+        if delivery.incident_id is not None:
+            incident = Incident.objects.select_for_update().get(pk=delivery.incident_id)
+        fresh = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if fresh.state != DeliveryState.QUEUED:
+            return
+        now = clock.now()
+        fresh.state = DeliveryState.SENT if sent else DeliveryState.FAILED
+        fresh.claimed_until = None
+        fresh.sent_at = now if sent else None
+        fresh.last_error = "" if sent else note[:2000]
+        fresh.save(update_fields=["state", "claimed_until", "sent_at", "last_error"])
+        if incident is not None:
+            data = {
+                "trigger": fresh.trigger or None,
+                "audience": fresh.audience or None,
+                "channel": fresh.channel,
+                "recipient": fresh.recipient,
+                "delivery": fresh.pk,
+                "attempts": fresh.attempts,
+            }
+            data["note" if sent else "error"] = note[:500]
+            timeline.append(
+                incident, kind="delivered" if sent else "delivery_failed", by=None, data=data
+            )
+            incident.save()
+
+
+def deliveries_sweep() -> int:
+    """Re-enqueue queued deliveries that no live task will pick up: those whose lease ran
+    out (the worker died mid-send) and those whose task is stuck as running (the worker
+    died before claiming them). The task queue may keep a killed task "running" for ever;
+    the delivery row is the truth. Returns how many were re-enqueued."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = clock.now()
+    lease = dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    waiting = DBTaskResult.objects.filter(status="READY").values("id")
+    stuck = Delivery.objects.filter(state=DeliveryState.QUEUED).filter(
+        Q(claimed_until__lt=now)
+        | Q(claimed_until__isnull=True, next_attempt_at__lt=now - lease) & ~Q(task_id__in=waiting)
+    )
+    swept = 0
+    for pk in list(stuck.values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            delivery = (
+                Delivery.objects.select_for_update()
+                .filter(pk=pk, state=DeliveryState.QUEUED)
+                .first()
+            )
+            if delivery is None:
+                continue
+            delivery.claimed_until = None
+            delivery.next_attempt_at = min(delivery.next_attempt_at, now)
+            _enqueue(delivery)
+            delivery.save(update_fields=["claimed_until", "next_attempt_at", "task_id"])
+            swept += 1
+    if swept:
+        log.warning("re-enqueued %d deliveries left behind by a stopped worker", swept)
+    return swept
+
+
+# -- actions of people -----------------------------------------------------------------------
+
+
+def delivery_retry(*, by: User, delivery_id: int) -> Delivery:
+    """Queue a failed delivery again, now."""
+    require(by, "comms.retry")
+    with transaction.atomic():
+        delivery = Delivery.objects.filter(pk=delivery_id).first()
+        if delivery is None:
+            raise NotFound(f"No delivery {delivery_id}.")
+        incident = None
+        if delivery.incident_id is not None:
+            incident = incident_get_for(by, f"INC-{delivery.incident_id}", for_update=True)
+        else:
+            require(by, "comms.deliveries")
+        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.state != DeliveryState.FAILED:
+            raise Conflict(f"Delivery {delivery.pk} is {delivery.state}: only failed ones retry.")
+        previous_error = delivery.last_error
+        delivery.state = DeliveryState.QUEUED
+        delivery.attempts = 0
+        delivery.claimed_until = None
+        delivery.next_attempt_at = clock.now()
+        _enqueue(delivery)
+        delivery.save()
+        data = {
+            "delivery": delivery.pk,
+            "channel": delivery.channel,
+            "recipient": delivery.recipient,
+            "trigger": delivery.trigger or None,
+            "previous_error": previous_error[:500],
+        }
+        if incident is not None:
+            timeline.append(incident, kind="delivery_retried", by=by, data=data)
+            incident.save()
+        else:
+            audit_record(by=by, kind="delivery_retried", data=data)
+    return delivery
+
+
+# -- unsubscribe -----------------------------------------------------------------------------
+
+
+def unsubscribe_token(email: str) -> str:
+    return signing.dumps({"e": email.lower()}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(email: str) -> str:
+    return f"{settings.BASE_URL}/comms/unsubscribe/{unsubscribe_token(email)}"
+
+
+def unsubscribe_email_of(token: str) -> str:
+    try:
+        return str(signing.loads(token, salt=UNSUBSCRIBE_SALT)["e"])
+    except (signing.BadSignature, KeyError, TypeError):
+        raise NotFound("This unsubscribe link is not valid.") from None
+
+
+def unsubscribe_apply(*, token: str) -> str:
+    """Stop stakeholder mail to the address in a signed link. Needs no login: the
+    signature is the proof. Returns the address."""
+    email = unsubscribe_email_of(token)
+    with transaction.atomic():
+        _, created = Unsubscribe.objects.get_or_create(email=email, defaults={"at": clock.now()})
+        if created:
+            audit_record(by=None, kind="unsubscribed", data={"email": email})
+    return email
+
+
+# -- channels --------------------------------------------------------------------------------
+
+AUDIENCES = ("manager", "team", "assignee", "reporter", "stakeholders", "subscribers")
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _check_channel(
+    kind: str, name: str, url: str, audiences: list[str], template: str
+) -> list[FieldError]:
+    errors = []
+    if not name.strip() or len(name.strip()) > 100:
+        errors.append(FieldError("name", "A name of 1 to 100 characters is required."))
+    if kind == ChannelKind.WEBHOOK:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            errors.append(FieldError("url", "A webhook URL starts with https:// (or http://)."))
+    elif kind == ChannelKind.APPRISE:
+        problem = check_url(url)
+        if problem:
+            errors.append(FieldError("url", problem))
+    else:
+        errors.append(FieldError("kind", "Kind is webhook or apprise."))
+    unknown = [a for a in audiences if a not in AUDIENCES]
+    if not audiences or unknown:
+        errors.append(FieldError("audiences", f"Audiences are some of: {', '.join(AUDIENCES)}."))
+    problem = messages.check_text(template)
+    if problem:
+        errors.append(FieldError("template", problem))
+    return errors
+
+
+def channel_create(
+    *,
+    by: User,
+    name: str,
+    kind: str,
+    url: str,
+    audiences: list[str],
+    template: str = "",
+    secret: str | None = None,
+) -> tuple[Channel, str]:
+    """Create a channel; returns it with its webhook signing secret (shown once)."""
+    require(by, "channel.manage")
+    url = (url or "").strip()
+    errors = _check_channel(kind, name, url, audiences, template)
+    if Channel.objects.filter(name=name.strip()).exists():
+        errors.append(FieldError("name", f"A channel named {name.strip()!r} exists already."))
+    if kind == ChannelKind.WEBHOOK and secret is not None and not secret.startswith("whsec_"):
+        errors.append(FieldError("secret", "A signing secret looks like whsec_<base64>."))
+    if errors:
+        raise InvalidInput("The channel was not saved.", errors)
+    secret = (secret or new_webhook_secret()) if kind == ChannelKind.WEBHOOK else ""
+    now = clock.now()
+    with transaction.atomic():
+        channel = Channel.objects.create(
+            name=name.strip(),
+            kind=kind,
+            url_encrypted=crypto.encrypt(url),
+            url_hint=_hint(kind, url),
+            secret_encrypted=crypto.encrypt(secret),
+            audiences=list(dict.fromkeys(audiences)),
+            template=template.strip(),
+            created_at=now,
+            updated_at=now,
+        )
+        audit_record(
+            by=by,
+            kind="channel_created",
+            data={"channel": channel.pk, "name": channel.name, "kind": kind},
+        )
+    return channel, secret
+
+
+def channel_update(
+    *,
+    by: User,
+    channel_id: int,
+    name: str | None = None,
+    url: str | None = None,
+    audiences: list[str] | None = None,
+    template: str | None = None,
+    active: bool | None = None,
+) -> Channel:
+    require(by, "channel.manage")
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
+        if channel is None:
+            raise NotFound(f"No channel {channel_id}.")
+        new_name = name.strip() if name is not None else channel.name
+        new_url = url.strip() if url is not None else crypto.decrypt(channel.url_encrypted)
+        new_audiences = audiences if audiences is not None else channel.audiences
+        new_template = template if template is not None else channel.template
+        errors = _check_channel(channel.kind, new_name, new_url, new_audiences, new_template)
+        if Channel.objects.filter(name=new_name).exclude(pk=channel.pk).exists():
+            errors.append(FieldError("name", f"A channel named {new_name!r} exists already."))
+        if errors:
+            raise InvalidInput("The channel was not saved.", errors)
+        channel.name = new_name
+        channel.url_encrypted = crypto.encrypt(new_url)
+        channel.url_hint = _hint(channel.kind, new_url)
+        channel.audiences = list(dict.fromkeys(new_audiences))
+        channel.template = new_template.strip()
+        if active is not None:
+            channel.active = active
+        channel.updated_at = clock.now()
+        channel.save()
+        audit_record(
+            by=by, kind="channel_updated", data={"channel": channel.pk, "name": channel.name}
+        )
+    return channel
+
+
+def channel_delete(*, by: User, channel_id: int) -> None:
+    require(by, "channel.manage")
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
+        if channel is None:
+            raise NotFound(f"No channel {channel_id}.")
+        audit_record(
+            by=by, kind="channel_deleted", data={"channel": channel.pk, "name": channel.name}
+        )
+        channel.delete()
+
+
+# -- preferences -----------------------------------------------------------------------------
+
+PERSON_CHANNELS = (ChannelKind.EMAIL, ChannelKind.APPRISE)
+
+
+def preference_set(*, by: User, muted: list[str], apprise_url: str | None = None) -> Preference:
+    """Set which (trigger, channel) pairs `by` does not want: "resolved:email", ...; and
+    their own Apprise URL ("" removes it, None keeps it)."""
+    require(by, "preference.edit_own")
+    errors = []
+    clean: list[str] = []
+    for i, item in enumerate(muted):
+        trigger, _, channel = item.partition(":")
+        if trigger not in NOTIFICATION_TRIGGERS or channel not in PERSON_CHANNELS:
+            errors.append(
+                FieldError(
+                    f"muted.{i}",
+                    f"{item!r} is not trigger:channel (triggers: {', '.join(NOTIFICATION_TRIGGERS)}; "
+                    f"channels: {', '.join(PERSON_CHANNELS)}).",
+                )
+            )
+        elif item not in clean:
+            clean.append(item)
+    if apprise_url:
+        problem = check_url(apprise_url.strip())
+        if problem:
+            errors.append(FieldError("apprise_url", problem))
+    if errors:
+        raise InvalidInput("Your preferences were not saved.", errors)
+    with transaction.atomic():
+        pref, _ = Preference.objects.select_for_update().get_or_create(
+            user=by, defaults={"updated_at": clock.now()}
+        )
+        pref.muted = sorted(clean)
+        if apprise_url is not None:
+            pref.apprise_url_encrypted = crypto.encrypt(apprise_url.strip())
+            pref.apprise_url_hint = redact(apprise_url.strip()) if apprise_url.strip() else ""
+        pref.updated_at = clock.now()
+        pref.save()
+        audit_record(
+            by=by,
+            kind="preferences_changed",
+            data={"muted": pref.muted, "apprise": bool(pref.apprise_url_encrypted)},
+        )
+    return pref

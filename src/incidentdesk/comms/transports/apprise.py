@@ -1,0 +1,41 @@
+"""Chat and push (Slack, Teams, Discord, ntfy, ...) through Apprise URLs."""
+
+from __future__ import annotations
+
+import apprise
+
+from .base import OutgoingMessage, TransportError
+
+
+def check_url(url: str) -> str | None:
+    """Why Apprise cannot use `url`, or None when it can."""
+    if not url or "://" not in url:
+        return "an Apprise URL looks like scheme://..., e.g. slack://... or json://host:port"
+    if apprise.Apprise.instantiate(url) is None:
+        return f"Apprise does not understand {redact(url)}"
+    return None
+
+
+def redact(url: str) -> str:
+    """scheme://host/… : enough to recognise a destination without its tokens."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…" if "/" in rest else f"{scheme}://{host}"
+
+
+class AppriseTransport:
+    def send(self, message: OutgoingMessage) -> str:
+        problem = check_url(message.address)
+        if problem:
+            raise TransportError(problem, permanent=True)
+        notifier = apprise.Apprise()
+        notifier.add(message.address)
+        title = message.subject
+        if message.incident_ref and message.incident_ref not in title:
+            title = f"[{message.incident_ref}] {title}"
+        ok = notifier.notify(
+            title=title, body=message.body_markdown, body_format=apprise.NotifyFormat.MARKDOWN
+        )
+        if not ok:
+            raise TransportError(f"{redact(message.address)} did not accept the message")
+        return "accepted"

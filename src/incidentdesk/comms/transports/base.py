@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class TransportError(Exception):
+    """A failed send. `permanent` failures are not retried (a refused address, a 4xx reply,
+    a malformed URL); the others are retried with backoff."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    key: str
+    address: str
+    subject: str
+    body_markdown: str
+    incident_ref: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    payload: dict[str, Any] | None = None
+    secret: str = ""
+    unsubscribe_url: str | None = None
+
+
+class Transport(Protocol):
+    def send(self, message: OutgoingMessage) -> str: ...

@@ -1,0 +1,294 @@
+"""Pages: an incident's communications, the deliveries admin page, channels, preferences and
+the unsubscribe link. Thin: reads through selectors, writes through services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from incidentdesk.accounts.permissions import can
+from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
+from incidentdesk.core.markdown import render_markdown
+from incidentdesk.incidents import services as incident_services
+from incidentdesk.incidents.models import PublicStatus
+from incidentdesk.incidents.selectors import incident_get_for
+from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
+
+from . import selectors, services
+from .models import Channel, ChannelKind, DeliveryState
+from .updates import TEMPLATES_BY_KEY, UPDATE_TEMPLATES, fill
+
+PAGE_SIZE = 100
+
+
+def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
+    return render(request, "comms/forbidden.html", {"detail": detail}, status=403)
+
+
+def page(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Logged in and allowed `action`; NotFound -> 404, PermissionDenied -> 403."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not can(request.user, action):
+                return _forbidden(request, "Your role may not use this page.")
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.detail) from None
+            except PermissionDenied as exc:
+                return _forbidden(request, exc.detail)
+
+        return wrapper
+
+    return decorate
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or default
+    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return target if ok else default
+
+
+# -- an incident's communications -------------------------------------------------------------
+
+
+@page("comms.view")
+@require_http_methods(["GET", "POST"])
+def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
+    form = {"status": "", "body": "", "template": ""}
+    preview = None
+    errors: dict[str, str] = {}
+    chosen = TEMPLATES_BY_KEY.get(request.GET.get("template", ""))
+    if chosen is not None:
+        form = {
+            "status": chosen.status,
+            "body": fill(chosen.text, incident),
+            "template": chosen.key,
+        }
+    if request.method == "POST":
+        form = {
+            "status": request.POST.get("status", ""),
+            "body": request.POST.get("body", ""),
+            "template": request.POST.get("template", ""),
+        }
+        body = fill(form["body"], incident)
+        if request.POST.get("action") == "send":
+            try:
+                incident_services.incident_post_update(
+                    by=request.user,  # type: ignore[arg-type]
+                    incident=incident.ref,
+                    status=form["status"],
+                    body=body,
+                )
+            except DomainError as exc:
+                if exc.status_code == 403:
+                    raise PermissionDenied(exc.detail) from None
+                errors = {e.field: e.message for e in exc.errors} or {"__all__": exc.detail}
+            else:
+                messages.success(
+                    request, f"Update posted on {incident.ref}; the stakeholders are being told."
+                )
+                return redirect("comms:incident", ref=incident.ref)
+        else:
+            preview = render_markdown(body)
+            form["body"] = body
+    deliveries = selectors.deliveries_of(incident)[:PAGE_SIZE]
+    return render(
+        request,
+        "comms/incident.html",
+        {
+            "incident": incident,
+            "deliveries": deliveries,
+            "counts": selectors.delivery_counts(incident),
+            "form": form,
+            "preview": preview,
+            "errors": errors,
+            "templates": UPDATE_TEMPLATES,
+            "statuses": PublicStatus.values,
+            "can_post": can(request.user, "incident.post_update"),
+            "can_retry": can(request.user, "comms.retry"),
+        },
+    )
+
+
+@page("comms.retry")
+@require_POST
+def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        delivery = services.delivery_retry(by=request.user, delivery_id=pk)  # type: ignore[arg-type]
+    except NotFound:
+        raise
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect(_back(request, "/comms/deliveries/"))
+    messages.success(request, f"Delivery to {delivery.recipient or 'the recipient'} queued again.")
+    default = (
+        f"/incidents/INC-{delivery.incident_id}/communications"
+        if delivery.incident_id
+        else "/comms/deliveries/"
+    )
+    return redirect(_back(request, default))
+
+
+@page("comms.deliveries")
+def deliveries_admin(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    if state not in DeliveryState.values:
+        state = ""
+    return render(
+        request,
+        "comms/deliveries.html",
+        {
+            "deliveries": selectors.deliveries_filtered(state=state or None)[:PAGE_SIZE],
+            "state": state,
+            "states": DeliveryState.values,
+            "totals": selectors.delivery_totals(),
+        },
+    )
+
+
+# -- channels --------------------------------------------------------------------------------
+
+
+@page("channel.manage")
+@require_http_methods(["GET", "POST"])
+def channels(request: HttpRequest) -> HttpResponse:
+    form: dict[str, Any] = {"kind": "apprise", "audiences": ["team"]}
+    errors: dict[str, str] = {}
+    secret = None
+    if request.method == "POST":
+        form = {
+            "name": request.POST.get("name", ""),
+            "kind": request.POST.get("kind", ""),
+            "url": request.POST.get("url", ""),
+            "audiences": request.POST.getlist("audiences"),
+            "template": request.POST.get("template", ""),
+        }
+        try:
+            channel, secret = services.channel_create(by=request.user, **form)  # type: ignore[arg-type]
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            errors = {e.field: e.message for e in exc.errors} or {"__all__": exc.detail}
+        else:
+            messages.success(request, f"Channel {channel.name} saved.")
+            form = {"kind": "apprise", "audiences": ["team"]}
+    return render(
+        request,
+        "comms/channels.html",
+        {
+            "channels": Channel.objects.all(),
+            "form": form,
+            "errors": errors,
+            "secret": secret,
+            "kinds": [
+                (ChannelKind.APPRISE, "Chat or push (Apprise)"),
+                (ChannelKind.WEBHOOK, "Webhook"),
+            ],
+            "audiences": services.AUDIENCES,
+        },
+    )
+
+
+@page("channel.manage")
+@require_POST
+def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    try:
+        if action == "delete":
+            services.channel_delete(by=request.user, channel_id=pk)  # type: ignore[arg-type]
+            messages.success(request, "Channel deleted.")
+        elif action in ("enable", "disable"):
+            services.channel_update(by=request.user, channel_id=pk, active=action == "enable")  # type: ignore[arg-type]
+            messages.success(request, f"Channel {action}d.")
+        else:
+            raise NotFound(f"No action {action}.")
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    return redirect("comms:channels")
+
+
+# -- preferences -----------------------------------------------------------------------------
+
+
+@page("preference.edit_own")
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    errors: dict[str, str] = {}
+    pref = selectors.preference_of(request.user)  # type: ignore[arg-type]
+    if request.method == "POST":
+        wanted = set(request.POST.getlist("on"))
+        muted = [
+            f"{t}:{c}"
+            for t in NOTIFICATION_TRIGGERS
+            for c in services.PERSON_CHANNELS
+            if f"{t}:{c}" not in wanted
+        ]
+        apprise_url: str | None = request.POST.get("apprise_url", "").strip()
+        if request.POST.get("apprise_remove"):
+            apprise_url = ""
+        elif not apprise_url:
+            apprise_url = None
+        try:
+            pref = services.preference_set(
+                by=request.user,  # type: ignore[arg-type]
+                muted=muted,
+                apprise_url=apprise_url,
+            )
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            errors = {e.field: e.message for e in exc.errors} or {"__all__": exc.detail}
+        else:
+            messages.success(request, "Your notification preferences are saved.")
+            return redirect("comms:preferences")
+    off = set(pref.muted) if pref else set()
+    rows = [
+        (t, t.replace("_", " "), [(c, f"{t}:{c}" not in off) for c in services.PERSON_CHANNELS])
+        for t in NOTIFICATION_TRIGGERS
+    ]
+    return render(
+        request,
+        "comms/preferences.html",
+        {
+            "rows": rows,
+            "channels": services.PERSON_CHANNELS,
+            "apprise_hint": pref.apprise_url_hint if pref else "",
+            "errors": errors,
+        },
+    )
+
+
+# -- unsubscribe (no login: the signed link is the proof) -------------------------------------
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a confirmation; POST (the button, or a mail client's one-click request per
+    RFC 8058, which carries no CSRF token) unsubscribes."""
+    try:
+        email = services.unsubscribe_email_of(token)
+    except NotFound as exc:
+        return render(request, "comms/unsubscribe.html", {"invalid": exc.detail}, status=404)
+    done = False
+    if request.method == "POST":
+        services.unsubscribe_apply(token=token)
+        done = True
+    return render(request, "comms/unsubscribe.html", {"email": email, "done": done})
