@@ -564,6 +564,7 @@ def _incident_context(
             and incident.assignee_id != user.pk
         ),
         "status": can_act["set_status"]
+        and status not in lifecycle.FINISHED
         and bool(lifecycle.allowed_from(status) & lifecycle.MANUAL_STATUSES),
         "note": can_act["note"],
         "request_info": can_act["request_info"] and is_open,
@@ -683,12 +684,22 @@ def _act_acknowledge(user: User, ref: str, data: QueryDict, v: int) -> str:
 
 
 def _act_triage(user: User, ref: str, data: QueryDict, v: int) -> str:
+    type_key, impact, severity = (
+        data.get("type", ""),
+        data.get("impact", ""),
+        data.get("severity", ""),
+    )
+    if not severity:
+        incident = incident_get_for(user, ref)
+        policy = policy_for(incident)
+        if type_key in policy.types and impact in policy.impacts:
+            severity, _ = services.triage_suggestion(incident, type_key, impact)
     result = services.incident_categorize(
         by=user,
         incident=ref,
-        type=data.get("type", ""),
-        severity=data.get("severity", ""),
-        impact=data.get("impact", ""),
+        type=type_key,
+        severity=severity,
+        impact=impact,
         reason=data.get("reason", ""),
         expected_version=v,
     )

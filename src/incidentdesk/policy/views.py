@@ -1,0 +1,226 @@
+"""The guideline library: checklists per type (and optionally severity), kept in the policy.
+Every save is a new policy version, activated through `services.policy_activate_text`."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import wraps
+from typing import Any
+
+import tomli_w
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from incidentdesk.accounts.permissions import can
+
+from .forms import GuidelineForm
+from .loader import PolicyInvalid
+from .models import PolicyVersion
+from .schema import Policy
+from .selectors import active_policy
+from .services import policy_activate_text
+
+ANY = "any"
+
+
+def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
+    return render(request, "incidents/forbidden.html", {"detail": detail}, status=403)
+
+
+def _needs(action: str):  # type: ignore[no-untyped-def]
+    def decorate(view):  # type: ignore[no-untyped-def]
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_team:  # type: ignore[union-attr]
+                return _forbidden(request, "This page is for the Incident Management Team.")
+            if not can(request.user, action):
+                return _forbidden(request, "Only a manager edits the guideline library.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _key(severity: str | None) -> str:
+    return severity or ANY
+
+
+@_needs("policy.view")
+@require_GET
+def guideline_list(request: HttpRequest) -> HttpResponse:
+    version, policy = active_policy()
+    return render(
+        request,
+        "policy/guidelines.html",
+        {
+            "nav": "guidelines",
+            "policy": policy,
+            "version": version,
+            "guidelines": [
+                {
+                    "g": g,
+                    "type_label": policy.types[g.type].label,
+                    "severity_key": _key(g.severity),
+                }
+                for g in policy.guidelines
+            ],
+            "can_edit": can(request.user, "policy.edit"),
+        },
+    )
+
+
+@_needs("policy.view")
+@require_GET
+def guideline_coverage(request: HttpRequest) -> HttpResponse:
+    """The manager's check that all guidelines are in place: which type and severity has a
+    checklist of its own, which falls back to the type's general one, which has none."""
+    _, policy = active_policy()
+    specific = {(g.type, g.severity) for g in policy.guidelines}
+    rows = []
+    missing = []
+    for type_key, t in policy.types.items():
+        cells = []
+        for severity in policy.severities:
+            if (type_key, severity) in specific:
+                state = "specific"
+            elif (type_key, None) in specific:
+                state = "general"
+            else:
+                state = "none"
+            cells.append({"severity": severity, "state": state})
+            if state != "specific":
+                missing.append(
+                    {"type": type_key, "label": t.label, "severity": severity, "state": state}
+                )
+        rows.append(
+            {
+                "type": type_key,
+                "label": t.label,
+                "cells": cells,
+                "general": (type_key, None) in specific,
+            }
+        )
+    return render(
+        request,
+        "policy/coverage.html",
+        {
+            "nav": "guidelines",
+            "policy": policy,
+            "rows": rows,
+            "missing": missing,
+            "can_edit": can(request.user, "policy.edit"),
+        },
+    )
+
+
+def _with_guideline(
+    text: str,
+    type_key: str,
+    severity: str | None,
+    steps: list[str],
+    replace: tuple[str, str | None] | None,
+) -> str:
+    data = tomllib.loads(text)
+    guidelines = [
+        g
+        for g in data.get("guidelines", [])
+        if replace is None or (g.get("type"), g.get("severity")) != replace
+    ]
+    entry: dict[str, Any] = {"type": type_key}
+    if severity:
+        entry["severity"] = severity
+    entry["steps"] = steps
+    guidelines.append(entry)
+    data["guidelines"] = guidelines
+    return tomli_w.dumps(data)
+
+
+def _editor(request: HttpRequest, original: tuple[str, str | None] | None) -> HttpResponse:
+    version, policy = active_policy()
+    current = None
+    if original is not None:
+        current = next((g for g in policy.guidelines if (g.type, g.severity) == original), None)
+        if current is None:
+            raise Http404("No such guideline.")
+    if request.method == "POST":
+        form = GuidelineForm(request.POST, policy=policy)
+        if form.is_valid():
+            if form.cleaned_data["policy_version"] != version.pk:
+                messages.error(
+                    request,
+                    "The policy was changed by someone else since you opened this form; "
+                    "your checklist is kept below: check it against the current policy and save again.",
+                )
+                form = GuidelineForm(
+                    {**request.POST.dict(), "policy_version": version.pk}, policy=policy
+                )
+                return _render_editor(request, form, policy, current, status=409)
+            type_key = form.cleaned_data["type"]
+            severity = form.cleaned_data["severity"] or None
+            target = (type_key, severity)
+            if target != original and any(
+                (g.type, g.severity) == target for g in policy.guidelines
+            ):
+                form.add_error(
+                    "severity", "A guideline for this type and severity exists already: edit it."
+                )
+                return _render_editor(request, form, policy, current)
+            text = PolicyVersion.objects.values_list("text", flat=True).get(pk=version.pk)
+            new_text = _with_guideline(
+                text, type_key, severity, form.cleaned_data["steps"], original
+            )
+            try:
+                new_version = policy_activate_text(
+                    by=request.user,
+                    text=new_text,
+                    source=f"guideline library ({request.user.email})",  # type: ignore[union-attr]
+                )
+            except PolicyInvalid as exc:
+                for problem in exc.problems:
+                    form.add_error(None, str(problem))
+                return _render_editor(request, form, policy, current)
+            label = policy.types[type_key].label + (f" {severity}" if severity else "")
+            messages.success(
+                request, f"Guideline for {label} saved as policy version {new_version.pk}."
+            )
+            return redirect("policy:guidelines")
+    else:
+        initial: dict[str, Any] = {"policy_version": version.pk}
+        if current is not None:
+            initial.update(
+                type=current.type, severity=current.severity or "", steps="\n".join(current.steps)
+            )
+        else:
+            initial.update(
+                type=request.GET.get("type", ""), severity=request.GET.get("severity", "")
+            )
+        form = GuidelineForm(initial=initial, policy=policy)
+    return _render_editor(request, form, policy, current)
+
+
+def _render_editor(
+    request: HttpRequest, form: GuidelineForm, policy: Policy, current: Any, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "policy/guideline_form.html",
+        {"nav": "guidelines", "form": form, "policy": policy, "current": current},
+        status=status,
+    )
+
+
+@_needs("policy.edit")
+@require_http_methods(["GET", "POST"])
+def guideline_new(request: HttpRequest) -> HttpResponse:
+    return _editor(request, None)
+
+
+@_needs("policy.edit")
+@require_http_methods(["GET", "POST"])
+def guideline_edit(request: HttpRequest, type_key: str, severity: str) -> HttpResponse:
+    return _editor(request, (type_key, None if severity == ANY else severity))

@@ -1,0 +1,94 @@
+"""A member takes a reported incident through the policy; a manager watches live and closes."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from incidentdesk.accounts.services import user_create
+from incidentdesk.incidents.services import incident_report
+from tests.browser.conftest import login, screenshot
+from tests.conftest import PASSWORD
+
+
+def _people():
+    member = user_create(
+        by=None, email="alex@spacewise.test", password=PASSWORD, role="member", first_name="Alex"
+    )
+    manager = user_create(
+        by=None,
+        email="morgan@spacewise.test",
+        password=PASSWORD,
+        role="manager",
+        first_name="Morgan",
+    )
+    nora = user_create(
+        by=None,
+        email="nora@northwind.test",
+        password=PASSWORD,
+        role="stakeholder",
+        org_name="Northwind",
+    )
+    user_create(
+        by=None, email="carl@contoso.test", password=PASSWORD, role="stakeholder", org_name="Contoso"
+    )
+    return member, manager, nora
+
+
+def test_member_triages_works_and_resolves_manager_sees_it_live_and_closes(
+    new_page, live_server
+):
+    member, manager, nora = _people()
+    incident = incident_report(
+        by=nora, title="Checkout fails with error 500", description="Since **09:00** today."
+    )
+    url = f"{live_server.url}/incidents/{incident.ref}"
+
+    watcher = new_page()
+    login(watcher, live_server.url, manager.email, PASSWORD)
+    watcher.goto(url)
+    expect(watcher.get_by_text("Status: reported")).to_be_visible()
+
+    page = new_page()
+    login(page, live_server.url, member.email, PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("link", name=incident.ref)).to_be_visible()
+    screenshot(page, "queue")
+    page.get_by_role("link", name=incident.ref).click()
+    steps = page.locator("#steps")
+    expect(steps).to_contain_text("Assess the incident and collect all the information")
+    expect(steps).to_contain_text("Document all actions taken during the incident")
+
+    page.get_by_label("Type").select_option(label="Security")
+    expect(page.locator("#triage-suggestion")).to_contain_text("Policy suggests: P2")
+    page.get_by_label("Type").select_option(label="Functionality")
+    expect(page.locator("#triage-suggestion")).to_contain_text("Policy suggests: P3")
+    expect(page.get_by_label("Severity")).to_have_value("P3")
+    page.get_by_role("button", name="Categorize").click()
+    expect(page.get_by_text("Categorized as P3")).to_be_visible()
+    expect(watcher.get_by_text("Severity: P3")).to_be_visible(timeout=5000)
+
+    page.get_by_role("button", name="Mark “Reproduce the problem” done").click()
+    expect(page.locator("#task-list li").first).to_contain_text("done")
+    page.get_by_label("Reason to skip “Verify with the reporter that it works again”").fill(
+        "Reporter confirmed by phone"
+    )
+    page.get_by_role("button", name="Skip “Verify with the reporter that it works again”").click()
+    expect(page.locator("#task-list")).to_contain_text("Reporter confirmed by phone")
+
+    page.get_by_label("Note").fill("Rolled back **release 42**")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#notes strong", has_text="release 42")).to_be_visible()
+
+    page.get_by_label("Resolution summary").fill("Release 42 rolled back; checkout works.")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_text("Status: resolved")).to_be_visible()
+    expect(page.get_by_role("button", name="Close incident")).to_have_count(0)
+    screenshot(page, "incident")
+
+    # the manager's page changed without a reload
+    expect(watcher.get_by_text("Status: resolved")).to_be_visible(timeout=5000)
+    expect(watcher.locator("#timeline")).to_contain_text("Resolved: Release 42 rolled back")
+    watcher.reload()
+    watcher.get_by_role("button", name="Close incident").click()
+    expect(watcher.get_by_text("Status: closed")).to_be_visible()
+    expect(watcher.locator("#step-document")).to_contain_text("done")
