@@ -1,3 +1,227 @@
-from ninja import Router
+"""Portal endpoints under /api/v1: similar incidents, joining, comments, evidence files,
+following, and the team's merge of duplicates. Thin: every write is a service call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import FileResponse, HttpRequest
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+from pydantic import ConfigDict
+
+from incidentdesk.core.api import actor
+from incidentdesk.core.errors import NotFound
+from incidentdesk.incidents.models import Incident, TimelineEntry
+from incidentdesk.incidents.selectors import incident_get_for
+
+from . import files as storage
+from . import selectors, services
+from .forms import uploads_from
+from .models import Attachment
 
 router = Router(tags=["portal"])
+
+
+class JoinIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    from_incident: str | None = Field(
+        None, description="Your own new report of the same problem, for the team to merge."
+    )
+
+
+class CommentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    body: str
+
+
+class MergeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    original: str = Field(description="The incident the duplicate is merged into, e.g. INC-3.")
+    reason: str = ""
+
+
+class SimilarOut(Schema):
+    ref: str
+    title: str
+    status: str
+    plain_status: str
+
+
+class SimilarPage(Schema):
+    items: list[SimilarOut]
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: dt.datetime
+    url: str
+
+
+class AttachmentsOut(Schema):
+    items: list[AttachmentOut]
+
+
+class CommentOut(Schema):
+    seq: int
+    author: str
+    at: dt.datetime
+    body: str
+    attachments: list[dict[str, Any]]
+
+
+class CommentsOut(Schema):
+    items: list[CommentOut]
+
+
+class JoinedOut(Schema):
+    ref: str
+    affected_organisations: list[str]
+
+
+class FollowOut(Schema):
+    ref: str
+    following: bool
+
+
+class MergedOut(Schema):
+    duplicate: str
+    original: str
+    affected_organisations: list[str]
+
+
+def _similar_out(incident: Incident) -> dict[str, Any]:
+    return {
+        "ref": incident.ref,
+        "title": incident.title,
+        "status": incident.status,
+        "plain_status": selectors.plain_status(incident),
+    }
+
+
+def _attachment_out(item: Attachment) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+        "sha256": item.sha256,
+        "uploaded_at": item.uploaded_at,
+        "url": f"/api/v1/attachments/{item.pk}",
+    }
+
+
+def _comment_out(entry: TimelineEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "author": entry.actor_label,
+        "at": entry.at,
+        "body": entry.data.get("body", ""),
+        "attachments": entry.data.get("attachments", []),
+    }
+
+
+@router.get(
+    "/incidents/{ref}/similar",
+    response=SimilarPage,
+    summary="Open incidents similar to this one (that you may find)",
+)
+def similar(request: HttpRequest, ref: str) -> dict[str, Any]:
+    user = actor(request)
+    incident = incident_get_for(user, ref)
+    found = selectors.similar_open_incidents(incident, viewer=user)
+    return {"items": [_similar_out(i) for i in found]}
+
+
+@router.post("/incidents/{ref}/join", response=JoinedOut, summary="Join: we are affected too")
+def join(request: HttpRequest, ref: str, payload: JoinIn) -> dict[str, Any]:
+    incident = services.portal_join(
+        by=actor(request), incident=ref, from_incident=payload.from_incident
+    )
+    return {
+        "ref": incident.ref,
+        "affected_organisations": sorted(o.name for o in incident.affected_orgs.all()),
+    }
+
+
+@router.get("/incidents/{ref}/comments", response=CommentsOut)
+def list_comments(request: HttpRequest, ref: str) -> dict[str, Any]:
+    incident = incident_get_for(actor(request), ref)
+    entries = incident.timeline.filter(kind="stakeholder_comment").order_by("seq")
+    return {"items": [_comment_out(e) for e in entries]}
+
+
+@router.post("/incidents/{ref}/comments", response={201: CommentOut})
+def add_comment(request: HttpRequest, ref: str, payload: CommentIn) -> Status:
+    entry = services.portal_comment(by=actor(request), incident=ref, body=payload.body)
+    return Status(201, _comment_out(entry))
+
+
+@router.get("/incidents/{ref}/attachments", response=AttachmentsOut)
+def list_attachments(request: HttpRequest, ref: str) -> dict[str, Any]:
+    incident = incident_get_for(actor(request), ref)
+    return {"items": [_attachment_out(a) for a in selectors.incident_attachments(incident)]}
+
+
+@router.post(
+    "/incidents/{ref}/attachments",
+    response={201: CommentOut},
+    summary="Add evidence files (multipart, field 'files'), with an optional comment",
+)
+def upload(
+    request: HttpRequest,
+    ref: str,
+    files: list[UploadedFile] = File(...),  # noqa: B008
+    body: str = Form(""),
+) -> Status:
+    entry = services.portal_comment(
+        by=actor(request), incident=ref, body=body, uploads=uploads_from(list(files))
+    )
+    return Status(201, _comment_out(entry))
+
+
+@router.get("/attachments/{attachment_id}", summary="Download an evidence file")
+def download(request: HttpRequest, attachment_id: int) -> FileResponse:
+    item = selectors.attachment_get_for(actor(request), attachment_id)
+    path = storage.path_of(item.stored_as)
+    if not path.exists():
+        raise NotFound("No such file.")
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=item.filename,
+        content_type=item.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.post("/incidents/{ref}/follow", response=FollowOut)
+def follow(request: HttpRequest, ref: str) -> dict[str, Any]:
+    services.portal_follow(by=actor(request), incident=ref)
+    return {"ref": ref.upper(), "following": True}
+
+
+@router.delete("/incidents/{ref}/follow", response=FollowOut)
+def unfollow(request: HttpRequest, ref: str) -> dict[str, Any]:
+    services.portal_unfollow(by=actor(request), incident=ref)
+    return {"ref": ref.upper(), "following": False}
+
+
+@router.post("/incidents/{ref}/merge", response=MergedOut, summary="Merge a duplicate (team)")
+def merge(request: HttpRequest, ref: str, payload: MergeIn) -> dict[str, Any]:
+    dup, orig = services.incident_merge(
+        by=actor(request), duplicate=ref, original=payload.original, reason=payload.reason
+    )
+    return {
+        "duplicate": dup.ref,
+        "original": orig.ref,
+        "affected_organisations": sorted(o.name for o in orig.affected_orgs.all()),
+    }
