@@ -16,6 +16,7 @@ COMMANDS = {
     "timeline": "timeline verify [INC-n]: check the hash chains",
     "backup": "backup FILE: write all data to a JSON file",
     "restore": "restore FILE: load a backup into an empty database",
+    "export": "export INC-n [--format md|json]: an incident's whole documented record",
     "mailin": "mailin [--host H] [--port P]: receive incident reports by e-mail (SMTP)",
     "mailsink": "run a local SMTP server on 127.0.0.1:1025 that keeps received mail",
     "manage": "manage COMMAND ...: any Django management command",

@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 
 import nh3
+from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -29,6 +30,6 @@ def _renderer() -> Callable[[str], str]:
     return getattr(module, "render_markdown", _local)
 
 
-def render(text: str) -> str:
-    """Sanitized HTML for `text`; safe to mark safe in a template."""
-    return str(_renderer()(text or ""))
+def render(text: str) -> SafeString:
+    """Sanitized HTML for `text`."""
+    return mark_safe(str(_renderer()(text or "")))

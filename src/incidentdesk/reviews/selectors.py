@@ -207,26 +207,28 @@ def components_of(incidents: list[Incident]) -> dict[int, set[str]] | None:
     return links
 
 
+DELIVERY_FIELDS = (
+    "created_at", "sent_at", "channel", "recipient", "audience", "trigger", "subject", "state",
+    "attempts",
+)  # fmt: skip
+
+
 def deliveries_of(incident: Incident) -> list[dict[str, Any]]:
-    """The notifications sent about an incident, when the product records them."""
-    for name in ("Delivery", "Notification"):
-        try:
-            model = apps.get_model("comms", name)
-        except LookupError:
-            continue
-        if "incident" not in {f.name for f in model._meta.get_fields()}:
-            continue
-        rows = []
-        for obj in model.objects.filter(incident=incident).order_by("pk"):
-            rows.append(
-                {
-                    f.name: _plain(getattr(obj, f.attname))
-                    for f in model._meta.concrete_fields
-                    if not any(s in f.name for s in ("secret", "token", "password"))
-                }
-            )
-        return rows
-    return []
+    """The notifications sent about an incident, when the product records them. Only what
+    people may see: recipients as shown, never addresses, secrets or payloads."""
+    try:
+        model = apps.get_model("comms", "Delivery")
+    except LookupError:
+        return []
+    present = {f.name for f in model._meta.concrete_fields}
+    if "incident" not in present:
+        return []
+    fields = [f for f in DELIVERY_FIELDS if f in present]
+    order = "created_at" if "created_at" in present else "pk"
+    return [
+        {name: _plain(value) for name, value in row.items()}
+        for row in model.objects.filter(incident=incident).order_by(order, "pk").values(*fields)
+    ]
 
 
 def _plain(value: Any) -> Any:

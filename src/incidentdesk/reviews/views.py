@@ -1,0 +1,442 @@
+"""The review page, the action items list, the insights pages and the incident report
+download. Thin: writes are service calls; figures come from `insights.figures`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from incidentdesk.accounts.models import User
+from incidentdesk.accounts.permissions import can, require
+from incidentdesk.core import clock
+from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
+from incidentdesk.incidents.selectors import incident_get_for
+
+from . import charts, export, metrics, services
+from .blameless import check
+from .conformance import incident_conformance
+from .insights import figures, parse_range
+from .markdown import render as render_markdown
+from .models import SECTIONS, ActionKind, ActionStatus, ReviewRevision
+from .selectors import (
+    UNFINISHED,
+    ActionFilters,
+    action_items_for,
+    local_date,
+    review_for,
+    review_requirement,
+    team_names,
+)
+
+View = Callable[..., HttpResponseBase]
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def team_only(view: View) -> View:
+    """Team pages. Stakeholders get "not found": reviews and figures never reach them."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not _user(request).is_team:
+            raise Http404("No such page.")
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail) from None
+        except PermissionDenied as exc:
+            return render(request, "reviews/denied.html", {"detail": exc.detail}, status=403)
+
+    return wrapped
+
+
+def _back(request: HttpRequest, ref: str, exc: DomainError | None = None) -> HttpResponse:
+    if exc is not None:
+        details = [exc.detail] + [
+            f"{e.field.replace('sections.', '').replace('_', ' ')}: {e.message}"
+            for e in exc.errors
+            if e.message != exc.detail
+        ]
+        messages.error(request, " ".join(details))
+    return redirect(f"/incidents/{ref.upper()}/review")
+
+
+def _act(request: HttpRequest, ref: str, action: Callable[[], Any], done: str) -> HttpResponse:
+    try:
+        action()
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        return _back(request, ref, exc)
+    messages.success(request, done)
+    return _back(request, ref)
+
+
+@require_GET
+@team_only
+def review_page(request: HttpRequest, ref: str) -> HttpResponse:
+    user = _user(request)
+    incident, review = review_for(user, ref)
+    entries = list(incident.timeline.order_by("seq"))
+    picks = {p["seq"]: p["note"] for p in (review.picks if review else [])}
+    labels = dict(SECTIONS)
+    today = local_date(clock.now())
+    sections = [
+        {
+            "key": key,
+            "label": label,
+            "text": review.sections.get(key, "") if review else "",
+            "html": render_markdown(review.sections.get(key, "")) if review else "",
+        }
+        for key, label in SECTIONS
+    ]
+    context = {
+        "incident": incident,
+        "review": review,
+        "need": review_requirement(incident, review),
+        "sections": sections,
+        "entries": [
+            {"entry": e, "picked": e.seq in picks, "note": picks.get(e.seq, "")} for e in entries
+        ],
+        "picked_entries": [
+            {"entry": e, "note": render_markdown(picks[e.seq])} for e in entries if e.seq in picks
+        ],
+        "findings": [
+            {
+                "label": labels.get(f.section, f.section),
+                "phrase": f.phrase,
+                "suggestion": f.suggestion,
+            }
+            for f in (check(review.sections, team_names()) if review else [])
+        ],
+        "comments": [
+            {"comment": c, "label": labels.get(c.section, "")}
+            for c in (review.comments.select_related("author") if review else [])
+        ],
+        "revisions": review.revisions.select_related("saved_by") if review else [],
+        "items": [
+            {"item": i, "overdue": i.status in UNFINISHED and i.due_date < today}
+            for i in action_items_for(user, ActionFilters(incident=incident.ref))
+        ],
+        "kinds": ActionKind.choices,
+        "statuses": ActionStatus.choices,
+        "team": User.objects.filter(is_active=True).exclude(role="stakeholder"),
+        "today": today,
+        "conformance": incident_conformance(incident, entries),
+        "can_edit": can(user, "review.edit"),
+        "can_waive": can(user, "review.waive"),
+        "nav": "queue",
+    }
+    return render(request, "reviews/review.html", context)
+
+
+@require_GET
+@team_only
+def revision_page(request: HttpRequest, ref: str, number: int) -> HttpResponse:
+    incident, review = review_for(_user(request), ref)
+    revision = (
+        ReviewRevision.objects.filter(review=review, number=number)
+        .select_related("saved_by")
+        .first()
+        if review
+        else None
+    )
+    if revision is None:
+        raise Http404(f"{incident.ref} has no review revision {number}.")
+    sections = [
+        {"label": label, "html": render_markdown(revision.sections.get(key, ""))}
+        for key, label in SECTIONS
+        if revision.sections.get(key)
+    ]
+    return render(
+        request,
+        "reviews/revision.html",
+        {"incident": incident, "revision": revision, "sections": sections},
+    )
+
+
+@require_POST
+@team_only
+def review_start(request: HttpRequest, ref: str) -> HttpResponse:
+    return _act(
+        request,
+        ref,
+        lambda: services.review_start(by=_user(request), incident=ref),
+        "Review started from the template.",
+    )
+
+
+def _picks_from(post: Any) -> list[dict[str, Any]]:
+    picks = []
+    for value in post.getlist("pick"):
+        if value.isdigit():
+            picks.append({"seq": int(value), "note": post.get(f"note_{value}", "")})
+    return picks
+
+
+@require_POST
+@team_only
+def review_save(request: HttpRequest, ref: str) -> HttpResponse:
+    user = _user(request)
+    sections = {key: request.POST.get(key, "") for key, _ in SECTIONS}
+    then = request.POST.get("then", "")
+
+    def save() -> None:
+        services.review_save(
+            by=user, incident=ref, sections=sections, picks=_picks_from(request.POST)
+        )
+        if then == "submit":
+            services.review_submit(by=user, incident=ref)
+        elif then == "publish":
+            services.review_publish(by=user, incident=ref)
+
+    done = {"submit": "Review sent to the team for comments.", "publish": "Review published."}
+    return _act(request, ref, save, done.get(then, "Review saved."))
+
+
+@require_POST
+@team_only
+def review_comment(request: HttpRequest, ref: str) -> HttpResponse:
+    return _act(
+        request,
+        ref,
+        lambda: services.review_comment(
+            by=_user(request),
+            incident=ref,
+            body=request.POST.get("body", ""),
+            section=request.POST.get("section", ""),
+        ),
+        "Comment added.",
+    )
+
+
+@require_POST
+@team_only
+def review_waive(request: HttpRequest, ref: str) -> HttpResponse:
+    return _act(
+        request,
+        ref,
+        lambda: services.review_waive(
+            by=_user(request), incident=ref, reason=request.POST.get("reason", "")
+        ),
+        "Review waived; the reason is in the timeline.",
+    )
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@require_POST
+@team_only
+def action_create(request: HttpRequest, ref: str) -> HttpResponse:
+    return _act(
+        request,
+        ref,
+        lambda: services.action_item_create(
+            by=_user(request),
+            incident=ref,
+            title=request.POST.get("title", ""),
+            kind=request.POST.get("kind", ""),
+            owner=request.POST.get("owner", ""),
+            due_date=_date(request.POST.get("due_date")),
+        ),
+        "Action item added.",
+    )
+
+
+@require_POST
+@team_only
+def action_update(request: HttpRequest, item_id: int) -> HttpResponse:
+    try:
+        item = services.action_item_update(
+            by=_user(request), item_id=item_id, status=request.POST.get("status") or None
+        )
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"“{item.title}” is now {item.get_status_display().lower()}.")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/actions/")
+
+
+@require_GET
+@team_only
+def actions_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    filters = ActionFilters(
+        status=request.GET.get("status") or None,
+        kind=request.GET.get("kind") or None,
+        owner=request.GET.get("owner") or None,
+    )
+    try:
+        items = list(action_items_for(user, filters)[:500])
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        items, filters = list(action_items_for(user, ActionFilters())[:500]), ActionFilters()
+    all_items = action_items_for(user, ActionFilters())
+    today = local_date(clock.now())
+    summary = metrics.action_items(
+        [
+            metrics.ActionRecord(a.due_date, a.status, local_date(a.done_at) if a.done_at else None)
+            for a in all_items
+        ],
+        today,
+    )
+    return render(
+        request,
+        "reviews/actions.html",
+        {
+            "items": items,
+            "filters": filters,
+            "summary": summary,
+            "kinds": ActionKind.choices,
+            "statuses": ActionStatus.choices,
+            "today": today,
+            "nav": "actions",
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _figures(request: HttpRequest) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
+    raw = {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")}
+    try:
+        first, last = parse_range(raw["from"] or None, raw["to"] or None)
+    except DomainError as exc:
+        return None, raw, [e.message for e in exc.errors] or [exc.detail]
+    return (
+        figures(_user(request), first, last),
+        {"from": first.isoformat(), "to": last.isoformat()},
+        [],
+    )
+
+
+def _duration_view(d: dict[str, Any]) -> dict[str, Any]:
+    def rows(groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": name,
+                "count": s["count"],
+                "median": charts.duration_text(s["median"]),
+                "p90": charts.duration_text(s["p90"]),
+                "mean": charts.duration_text(s["mean"]),
+            }
+            for name, s in groups.items()
+        ]
+
+    by_severity = d["by_severity"]
+    return {
+        **d,
+        "rows": rows({"All": d["overall"], **by_severity}),
+        "type_rows": rows(d["by_type"]),
+        "month_rows": rows(d["by_month"]),
+        "chart": charts.bars(
+            f"{d['label']} ({d['spans']}): median by severity",
+            [(k, v["median"]) for k, v in by_severity.items()],
+            charts.duration_text,
+        ),
+        "month_chart": charts.line(
+            f"{d['label']}: median by month",
+            [(k, v["median"]) for k, v in d["by_month"].items()],
+            charts.duration_text,
+        ),
+    }
+
+
+@require_GET
+@team_only
+def insights(request: HttpRequest) -> HttpResponse:
+    require(_user(request), "insights.view")
+    result, shown, errors = _figures(request)
+    context: dict[str, Any] = {"range": shown, "errors": errors, "nav": "insights"}
+    if result is not None:
+        counts = result["counts"]
+        context.update(
+            figures=result,
+            durations=[_duration_view(d) for d in result["durations"]],
+            count_chart=charts.line(
+                "Incidents reported per month",
+                list(counts["by_month"].items()),
+                charts.count_text,
+            ),
+            type_chart=charts.bars(
+                "Incidents by type", list(counts["by_type"].items()), charts.count_text
+            ),
+            sla_chart=charts.bars(
+                "SLA targets met",
+                [(s["target"].replace("_", " "), s["rate"]) for s in result["sla"]],
+                charts.percent_text,
+            ),
+            conformance_chart=charts.bars(
+                "Policy steps done on time",
+                [(f"Step {s['number']}", s["rate"]) for s in result["conformance"]["steps"]],
+                charts.percent_text,
+            ),
+            query=f"from={shown['from']}&to={shown['to']}",
+        )
+    return render(request, "reviews/insights.html", context, status=422 if errors else 200)
+
+
+@require_GET
+@team_only
+def insights_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    require(_user(request), "insights.view")
+    result, shown, errors = _figures(request)
+    if result is None:
+        return HttpResponse(
+            json.dumps({"detail": "The date range is not valid.", "errors": errors}),
+            status=422,
+            content_type="application/json",
+        )
+    name = f"incidentdesk-metrics-{shown['from']}-{shown['to']}"
+    if fmt == "json":
+        response = HttpResponse(
+            json.dumps(result, indent=2, default=str), content_type="application/json"
+        )
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(
+            out, fieldnames=["figure", "group", "key", "measure", "value", "spans"]
+        )
+        writer.writeheader()
+        writer.writerows(metrics.flatten(result))
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@require_GET
+@team_only
+def incident_export(request: HttpRequest, ref: str, fmt: str) -> HttpResponse:
+    user = _user(request)
+    require(user, "incident.export")
+    incident = incident_get_for(user, ref)
+    record = export.incident_record(incident)
+    if fmt == "json":
+        response = HttpResponse(export.as_json(record), content_type="application/json")
+    else:
+        response = HttpResponse(
+            export.as_markdown(record), content_type="text/markdown; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{incident.ref}.{fmt}"'
+    return response
