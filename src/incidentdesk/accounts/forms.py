@@ -14,3 +14,28 @@ class LoginForm(AuthenticationForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class UserCreateForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    first_name = forms.CharField(label="First name", required=False, max_length=150)
+    last_name = forms.CharField(label="Last name", required=False, max_length=150)
+    role = forms.ChoiceField(label="Role")
+    organisation = forms.CharField(
+        label="Stakeholder organisation (stakeholders only)", required=False, max_length=120
+    )
+    password = forms.CharField(
+        label="Initial password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from .models import Role
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["role"].choices = Role.choices  # type: ignore[attr-defined]
+
+
+class OrgCreateForm(forms.Form):
+    name = forms.CharField(label="Organisation name", max_length=120)

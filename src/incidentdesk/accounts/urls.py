@@ -8,4 +8,9 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("people/", views.people, name="people"),
+    path("people/new", views.person_create, name="person_create"),
+    path("people/<int:user_id>", views.person_update, name="person_update"),
+    path("people/orgs/new", views.org_create, name="org_create"),
+    path("people/orgs/<int:org_id>", views.org_update, name="org_update"),
 ]
