@@ -113,3 +113,28 @@ def test_mail_flood_is_rate_limited(stakeholder):
     reply = send(mail("nora@northwind.test", "two", "x"))
     assert reply.startswith("550 5.7.1 You have reported 1 problems in the last hour")
     assert Incident.objects.count() == 1
+
+
+def test_mail_report_queues_a_receipt_to_the_reporter(stakeholder):
+    from incidentdesk.comms.models import Delivery
+
+    send(mail("nora@northwind.test", "Tills freeze", "All tills."))
+    incident = Incident.objects.get()
+    receipt = Delivery.objects.get(key=f"portal-received-{incident.pk}")
+    assert (receipt.recipient, receipt.subject) == ("nora@northwind.test", "Received: Tills freeze")
+    assert incident.ref in receipt.body_markdown
+
+
+def test_reply_to_the_tagged_address_threads_without_ref_in_subject(stakeholder):
+    send(mail("nora@northwind.test", "Tills freeze", "All tills."))
+    incident = Incident.objects.get()
+    msg = mail("nora@northwind.test", "Re: your message", "More detail")
+    reply = receive(msg["From"], [f"incidents+{incident.ref}@localhost"], msg.as_bytes())
+    assert reply == f"250 2.0.0 Your comment was added to {incident.ref}, thank you"
+
+
+def test_our_own_outgoing_mail_coming_back_is_ignored(stakeholder):
+    msg = mail(
+        "nora@northwind.test", "[INC-1] Update", "text", **{"X_IncidentDesk_Delivery": "abc"}
+    )
+    assert send(msg) == "250 2.0.0 Automatic message ignored"

@@ -191,3 +191,14 @@ def test_cannot_comment_on_closed(stakeholder, member):
     core.incident_reject(by=member, incident=incident, reason="Not an incident")
     with pytest.raises(Conflict):
         services.portal_comment(by=stakeholder, incident=incident.ref, body="hello")
+
+
+def test_merge_tells_the_duplicates_reporter(stakeholder, other_stakeholder, member):
+    from incidentdesk.comms.models import Delivery
+
+    original = report(stakeholder, title="Checkout error on payment")
+    duplicate = report(other_stakeholder, title="Payment error at checkout")
+    services.incident_merge(by=member, duplicate=duplicate.ref, original=original.ref)
+    told = Delivery.objects.get(key=f"portal-merged-{duplicate.pk}-{other_stakeholder.pk}")
+    assert told.recipient == "carl@contoso.test"
+    assert f"{duplicate.ref} is the same problem as {original.ref}" in told.subject

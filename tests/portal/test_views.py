@@ -195,3 +195,8 @@ def test_stakeholder_cannot_merge_from_the_page(client, reported, stakeholder):
     assert response.status_code == 302
     dup.refresh_from_db()
     assert dup.status == "reported"
+
+
+def test_notification_links_lead_to_the_incident(client, reported, stakeholder):
+    response = as_user(client, stakeholder).get(f"/portal/incidents/{reported.ref}")
+    assert (response.status_code, response["Location"]) == (302, f"/portal/{reported.ref}/")

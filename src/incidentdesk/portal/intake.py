@@ -34,14 +34,30 @@ QUOTE_HEADER = re.compile(
     r"^(on .+ wrote:|-+\s*original message\s*-+|from: .+|_{10,})\s*$", re.IGNORECASE
 )
 AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
-# headers our own outgoing mail carries, so that a reply from an autoresponder cannot loop
-LOOP_HEADER = "X-IncidentDesk-Loop"
+# headers our own outgoing mail carries: one of them coming back in is a loop
+LOOP_HEADERS = ("X-IncidentDesk-Delivery", "X-IncidentDesk-Loop")
 
 ACCEPTED = "250 2.0.0 Received, thank you"
 
 
 def intake_address() -> str:
     return str(settings.INTAKE_ADDRESS).lower()
+
+
+def accepts(address: str) -> bool:
+    """The intake address, or it with a +tag (replies go to incidents+INC-7@...)."""
+    local, _, domain = address.strip().strip("<>").lower().rpartition("@")
+    own_local, _, own_domain = intake_address().rpartition("@")
+    return domain == own_domain and local.split("+", 1)[0] == own_local
+
+
+def _tagged_ref(rcpt_tos: list[str]) -> str | None:
+    for address in rcpt_tos:
+        local = address.strip().strip("<>").rpartition("@")[0]
+        match = SUBJECT_REF.fullmatch(local.partition("+")[2])
+        if match:
+            return f"INC-{match.group(1)}"
+    return None
 
 
 def automatic_reason(msg: EmailMessage, mail_from: str) -> str | None:
@@ -52,13 +68,13 @@ def automatic_reason(msg: EmailMessage, mail_from: str) -> str | None:
     precedence = str(msg.get("Precedence", "")).strip().lower()
     if precedence in AUTO_PRECEDENCE:
         return f"Precedence: {precedence}"
-    for header in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", LOOP_HEADER):
+    for header in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", *LOOP_HEADERS):
         if msg.get(header) is not None:
             return f"{header} present"
     if not mail_from or mail_from == "<>":
         return "empty envelope sender (a bounce)"
     sender = parseaddr(str(msg.get("From", "")))[1].lower()
-    if sender == intake_address() or sender.startswith(("mailer-daemon@", "postmaster@")):
+    if accepts(sender) or sender.startswith(("mailer-daemon@", "postmaster@")):
         return f"sent by {sender}"
     return None
 
@@ -210,6 +226,7 @@ def _receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
     body = _body_text(msg)
     uploads = _uploads(msg)
     match = SUBJECT_REF.search(subject)
-    if match:
-        return _reply(user, f"INC-{match.group(1)}", body, uploads)
+    ref = f"INC-{match.group(1)}" if match else _tagged_ref(rcpt_tos)
+    if ref:
+        return _reply(user, ref, body, uploads)
     return _report(user, subject, body, uploads)

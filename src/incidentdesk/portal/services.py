@@ -15,6 +15,7 @@ from django.db.models import Sum
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
+from incidentdesk.comms.services import message_queue
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from incidentdesk.incidents import lifecycle, timeline
@@ -100,6 +101,19 @@ def _follow(incident: Incident, user: User) -> bool:
     return created
 
 
+def _tell(*, incident: Incident, person: User, subject: str, body: str, key: str) -> None:
+    """Queue a mail to one person in the caller's transaction; the worker delivers it."""
+    message_queue(
+        channel="email",
+        recipient=person.email,
+        subject=subject,
+        body_markdown=body,
+        key=key,
+        incident=incident,
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+
+
 # -- reporting -------------------------------------------------------------------------------
 
 
@@ -171,6 +185,18 @@ def portal_report(
         )
         _follow(incident, by)
         incident.save()
+        if source == Source.EMAIL:
+            _tell(
+                incident=incident,
+                person=by,
+                subject=f"Received: {incident.title}",
+                body=(
+                    f"Thank you: we received your report as **{incident.ref}**.\n\n"
+                    "To add information, reply to this message and keep the reference in the "
+                    f"subject. Follow it here: {settings.BASE_URL}/portal/{incident.ref}/"
+                ),
+                key=f"portal-received-{incident.pk}",
+            )
     return incident
 
 
@@ -320,6 +346,20 @@ def incident_merge(
         added_people = sorted(
             p.email for p in people if p.is_active and not p.is_team and _follow(orig, p)
         )
+        for person in sorted(people, key=lambda p: p.pk):
+            if person.is_active and not person.is_team:
+                _tell(
+                    incident=orig,
+                    person=person,
+                    subject=f"{dup.ref} is the same problem as {orig.ref}",
+                    body=(
+                        f"Thank you for reporting {dup.ref}. It is the same problem as "
+                        f"**{orig.ref}: {orig.title}**, reported earlier, so the team works on "
+                        "it there. Your organisation is listed as affected and you will hear "
+                        f"of its progress: {settings.BASE_URL}/portal/{orig.ref}/"
+                    ),
+                    key=f"portal-merged-{dup.pk}-{person.pk}",
+                )
         timeline.append(
             orig,
             kind="merged",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("checklist/", views.checklist, name="checklist"),
     path("files/<int:attachment_id>/", views.attachment, name="attachment"),
     re_path(rf"^{REF}/$", views.detail, name="detail"),
+    re_path(rf"^incidents/{REF}/?$", views.detail_redirect, name="detail-redirect"),
     re_path(rf"^{REF}/answer$", views.answer, name="answer"),
     re_path(rf"^{REF}/comment$", views.comment, name="comment"),
     re_path(rf"^{REF}/follow$", views.follow, name="follow"),

@@ -185,6 +185,12 @@ def detail(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "portal/detail.html", _detail_context(request, incident))
 
 
+@require_GET
+def detail_redirect(request: HttpRequest, ref: str) -> HttpResponse:
+    """The address notifications link to (/portal/incidents/INC-n)."""
+    return redirect(f"/portal/{ref.upper()}/")
+
+
 def _back(ref: str) -> HttpResponse:
     return redirect(f"/portal/{ref.upper()}/")
 

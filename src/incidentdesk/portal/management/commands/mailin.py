@@ -12,14 +12,14 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from incidentdesk.portal.intake import intake_address, receive
+from incidentdesk.portal.intake import accepts, intake_address, receive
 
 
 class IntakeHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if address.strip().lower() != intake_address():
+        if not accepts(address):
             return (
                 f"550 5.1.1 No mailbox {address} here; send incident reports to {intake_address()}"
             )
