@@ -16,6 +16,7 @@ from incidentdesk.accounts.services import user_create
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, Task
+from incidentdesk.reviews.demo import load_history
 
 PASSWORD = "spacewise-demo"
 
@@ -62,6 +63,7 @@ def load() -> bool:
             for login in LOGINS
         }
         _incidents(people)
+        load_history(people)
     return True
 
 
