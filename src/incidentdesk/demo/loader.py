@@ -16,6 +16,7 @@ from incidentdesk.accounts.services import user_create
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, Task
+from incidentdesk.portal.demo import load_portal_demo
 from incidentdesk.reviews.demo import load_history
 
 PASSWORD = "spacewise-demo"
@@ -64,6 +65,7 @@ def load() -> bool:
         }
         _incidents(people)
         load_history(people)
+        load_portal_demo()
     return True
 
 
