@@ -116,9 +116,8 @@ def deliver_due() -> list[str]:
     from incidentdesk.comms.services import delivery_attempt
     from incidentdesk.core import clock
 
-    keys = Delivery.objects.filter(state="queued", next_attempt_at__lte=clock.now()).values_list(
-        "key", flat=True
-    )
+    keys = Delivery.objects.filter(state="queued", next_attempt_at__lte=clock.now())
+    keys = keys.order_by("id").values_list("key", flat=True)
     return [delivery_attempt(key) for key in list(keys)]
 
 

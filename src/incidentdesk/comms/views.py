@@ -96,7 +96,7 @@ def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
             except DomainError as exc:
                 if exc.status_code == 403:
                     raise PermissionDenied(exc.detail) from None
-                errors = {e.field: e.message for e in exc.errors} or {"__all__": exc.detail}
+                errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
             else:
                 messages.success(
                     request, f"Update posted on {incident.ref}; the stakeholders are being told."
@@ -184,7 +184,7 @@ def channels(request: HttpRequest) -> HttpResponse:
         except PermissionDenied:
             raise
         except DomainError as exc:
-            errors = {e.field: e.message for e in exc.errors} or {"__all__": exc.detail}
+            errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
         else:
             messages.success(request, f"Channel {channel.name} saved.")
             form = {"kind": "apprise", "audiences": ["team"]}
@@ -254,7 +254,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
         except PermissionDenied:
             raise
         except DomainError as exc:
-            errors = {e.field: e.message for e in exc.errors} or {"__all__": exc.detail}
+            errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
         else:
             messages.success(request, "Your notification preferences are saved.")
             return redirect("comms:preferences")
