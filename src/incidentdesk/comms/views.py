@@ -158,6 +158,7 @@ def deliveries_admin(request: HttpRequest) -> HttpResponse:
             "state": state,
             "states": DeliveryState.values,
             "totals": selectors.delivery_totals(),
+            "nav": "deliveries",
         },
     )
 
@@ -201,6 +202,7 @@ def channels(request: HttpRequest) -> HttpResponse:
                 (ChannelKind.WEBHOOK, "Webhook"),
             ],
             "audiences": services.AUDIENCES,
+            "nav": "channels",
         },
     )
 
@@ -271,6 +273,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "channels": services.PERSON_CHANNELS,
             "apprise_hint": pref.apprise_url_hint if pref else "",
             "errors": errors,
+            "nav": "preferences",
         },
     )
 

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.services import user_create
+from incidentdesk.comms.demo import load_comms_demo
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, Task
@@ -66,6 +67,7 @@ def load() -> bool:
         _incidents(people)
         load_history(people)
         load_portal_demo()
+        load_comms_demo(people)
     return True
 
 
