@@ -5,7 +5,11 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from incidentdesk.accounts.services import user_create
-from incidentdesk.incidents.services import incident_report
+from incidentdesk.incidents.services import (
+    incident_assign,
+    incident_categorize,
+    incident_report,
+)
 from tests.browser.conftest import login, screenshot
 from tests.conftest import PASSWORD
 
@@ -29,19 +33,32 @@ def _people():
         org_name="Northwind",
     )
     user_create(
-        by=None, email="carl@contoso.test", password=PASSWORD, role="stakeholder", org_name="Contoso"
+        by=None,
+        email="carl@contoso.test",
+        password=PASSWORD,
+        role="stakeholder",
+        org_name="Contoso",
     )
     return member, manager, nora
 
 
-def test_member_triages_works_and_resolves_manager_sees_it_live_and_closes(
-    new_page, live_server
-):
+def test_member_triages_works_and_resolves_manager_sees_it_live_and_closes(new_page, live_server):
     member, manager, nora = _people()
     incident = incident_report(
         by=nora, title="Checkout fails with error 500", description="Since **09:00** today."
     )
     url = f"{live_server.url}/incidents/{incident.ref}"
+    # a few others, so that the queue shows its order: severity, then unassigned, then SLA clock
+    for title, type_key, impact, severity in (
+        ("Login page times out for some users", "performance", "few", "P3"),
+        ("Suspicious admin logins from an unknown network", "security", "few", "P2"),
+        ("Nightly export did not run", "functionality", "few", "P3"),
+    ):
+        other = incident_report(by=nora, title=title)
+        incident_categorize(
+            by=manager, incident=other.ref, type=type_key, severity=severity, impact=impact
+        )
+    incident_assign(by=manager, incident=other.ref, assignee=None)
 
     watcher = new_page()
     login(watcher, live_server.url, manager.email, PASSWORD)
@@ -51,9 +68,10 @@ def test_member_triages_works_and_resolves_manager_sees_it_live_and_closes(
     page = new_page()
     login(page, live_server.url, member.email, PASSWORD)
     expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_role("link", name=incident.ref)).to_be_visible()
+    first_row = page.locator("table.queue tbody tr").first
+    expect(first_row).to_contain_text(incident.ref)  # untriaged comes first
     screenshot(page, "queue")
-    page.get_by_role("link", name=incident.ref).click()
+    page.get_by_role("link", name=incident.ref, exact=True).click()
     steps = page.locator("#steps")
     expect(steps).to_contain_text("Assess the incident and collect all the information")
     expect(steps).to_contain_text("Document all actions taken during the incident")

@@ -332,8 +332,19 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     now = clock.now()
     rows = []
     for incident in items:
-        clocks = sla_clocks(incident, policy_for(incident), now)
-        rows.append({"incident": incident, "clocks": clocks, "sla": sla_summary(clocks)})
+        own = policy_for(incident)
+        clocks = sla_clocks(incident, own, now)
+        rows.append(
+            {
+                "incident": incident,
+                "clocks": clocks,
+                "sla": sla_summary(clocks),
+                "type": own.types[incident.type].label if incident.type in own.types else "",
+                "impact": (
+                    own.impacts[incident.impact].label if incident.impact in own.impacts else ""
+                ),
+            }
+        )
     counts = dict(
         Incident.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
