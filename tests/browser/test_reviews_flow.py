@@ -51,6 +51,14 @@ def test_write_and_publish_a_review_with_an_action_item(page, live_server, membe
     expect(page.get_by_role("link", name="Revision 1")).to_be_visible()
     screenshot(page, "review")
 
+    page.get_by_text("Edit the review").click()
+    page.get_by_label("Lessons").fill("Certificate expiry needs an alert 30 days ahead.")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("link", name="Revision 2")).to_be_visible()
+    page.get_by_role("link", name="Revision 1").click()
+    expect(page.get_by_text("Certificate expiry needs an alert.", exact=True)).to_be_visible()
+    page.go_back()
+
     assert Review.objects.get(incident=incident).state == "published"
     assert ActionItem.objects.get(incident=incident).owner == member
     assert Incident.objects.get(pk=incident.pk).timeline.filter(kind="review_published").exists()

@@ -3,13 +3,17 @@ the same figures in a table beside each chart, so the chart is never the only wa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 520, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 14, 44
+LEFT, RIGHT, TOP, BOTTOM = 56, 30, 14, 44
+TICKS = 4
+# steps between gridlines that read well: minutes, hours, days
+DURATION_STEPS = [60 * m for m in (1, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440, 2880, 7200)]
 BAR = "#2f6fb0"
 LINE = "#b0542f"
 
@@ -26,9 +30,9 @@ def _frame(title: str, body: list[str]) -> SafeString:
 def _axis(top: float, fmt: Callable[[float], str]) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = []
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    for i in range(TICKS + 1):
+        value = top * i / TICKS
+        y = TOP + plot_h - plot_h * i / TICKS
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
@@ -37,9 +41,19 @@ def _axis(top: float, fmt: Callable[[float], str]) -> list[str]:
     return parts
 
 
-def _top(values: list[float]) -> float:
+def _top(values: list[float], fmt: Callable[[float], str]) -> float:
+    """The axis maximum: a round number of round steps above the highest value."""
     peak = max(values, default=0.0)
-    return peak * 1.1 if peak > 0 else 1.0
+    if fmt is percent_text:
+        return 1.0
+    if peak <= 0:
+        return float(TICKS)
+    if fmt is duration_text:
+        step = next((s for s in DURATION_STEPS if s * TICKS >= peak), None)
+        if step is None:
+            step = math.ceil(peak / TICKS / 86400) * 86400
+        return float(step * TICKS)
+    return float(math.ceil(peak / TICKS) * TICKS)
 
 
 def _label(x: float, text: str) -> str:
@@ -56,7 +70,7 @@ def bars(
     if not items:
         return _frame(title, [_empty()])
     values = [v for _, v in items if v is not None]
-    top = _top(values)
+    top = _top(values, fmt)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / len(items)
     body = _axis(top, fmt)
@@ -86,7 +100,7 @@ def line(
     if not points:
         return _frame(title, [_empty()])
     values = [v for _, v in points if v is not None]
-    top = _top(values)
+    top = _top(values, fmt)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(points) - 1, 1)
     body = _axis(top, fmt)

@@ -312,7 +312,7 @@ def _review(
             title=title,
             kind=kind,
             owner=(member, other, manager)[n].email,
-            due_date=today + dt.timedelta(days=7 + 10 * n),
+            due_date=today + dt.timedelta(days=10 + 10 * n),
         )
         for n, (title, kind) in enumerate(ACTIONS)
     ]
