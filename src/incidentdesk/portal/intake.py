@@ -13,7 +13,6 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils.html import strip_tags
 
 from incidentdesk.accounts.models import Role, User
@@ -187,7 +186,6 @@ def _reply(user: User, ref: str, body: str, uploads: list[Upload]) -> str:
 
 def receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
     """Handle one message; return the SMTP reply. Never raises."""
-    close_old_connections()
     try:
         return _receive(mail_from, rcpt_tos, data)
     except DomainError as exc:
@@ -196,8 +194,6 @@ def receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
     except Exception:
         log.exception("mail from %s could not be processed and was dropped", mail_from)
         return "554 5.6.0 The message could not be read and was dropped"
-    finally:
-        close_old_connections()
 
 
 def _receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:

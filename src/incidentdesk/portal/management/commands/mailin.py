@@ -11,8 +11,18 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 from incidentdesk.portal.intake import accepts, intake_address, receive
+
+
+def _receive_in_thread(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
+    # a long-running listener must not keep a connection the database has dropped
+    close_old_connections()
+    try:
+        return receive(mail_from, rcpt_tos, data)
+    finally:
+        close_old_connections()
 
 
 class IntakeHandler:
@@ -32,7 +42,7 @@ class IntakeHandler:
         loop = asyncio.get_running_loop()
         # the ORM is synchronous: run it in a worker thread, away from the server's loop
         return await loop.run_in_executor(
-            None, receive, envelope.mail_from or "", list(envelope.rcpt_tos), data
+            None, _receive_in_thread, envelope.mail_from or "", list(envelope.rcpt_tos), data
         )
 
 
