@@ -200,3 +200,9 @@ def test_stakeholder_cannot_merge_from_the_page(client, reported, stakeholder):
 def test_notification_links_lead_to_the_incident(client, reported, stakeholder):
     response = as_user(client, stakeholder).get(f"/portal/incidents/{reported.ref}")
     assert (response.status_code, response["Location"]) == (302, f"/portal/{reported.ref}/")
+
+
+def test_similar_page_shows_the_reporters_details_and_files(client, reported, member):
+    response = as_user(client, member).get(f"/incidents/{reported.ref}/similar")
+    page = response.content.decode()
+    assert "From the reporter" in page and "screen.png" in page

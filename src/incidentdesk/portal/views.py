@@ -319,6 +319,9 @@ def similar(request: HttpRequest, ref: str) -> HttpResponse:
             "total_orgs": total,
             "suggested_impact": policy.impacts[suggested].label if suggested else None,
             "can_merge": can(user, "incident.merge"),
+            "details": selectors.report_details(incident),
+            "attachments": list(selectors.incident_attachments(incident)),
+            "comments": list(incident.timeline.filter(kind="stakeholder_comment").order_by("seq")),
         },
     )
 
