@@ -150,3 +150,19 @@ def test_merge_is_for_the_team(client, token_for, reported, stakeholder, other_s
         "original": reported.ref,
         "affected_organisations": ["Contoso", "Northwind"],
     }
+
+
+def test_anonymous_gets_401_on_every_portal_endpoint(client, reported):
+    ref = reported.ref
+    for method, url in [
+        ("get", f"/api/v1/incidents/{ref}/comments"),
+        ("post", f"/api/v1/incidents/{ref}/comments"),
+        ("get", f"/api/v1/incidents/{ref}/attachments"),
+        ("post", f"/api/v1/incidents/{ref}/attachments"),
+        ("post", f"/api/v1/incidents/{ref}/join"),
+        ("post", f"/api/v1/incidents/{ref}/follow"),
+        ("delete", f"/api/v1/incidents/{ref}/follow"),
+        ("post", f"/api/v1/incidents/{ref}/merge"),
+    ]:
+        assert getattr(client, method)(url).status_code == 401, (method, url)
+    assert reported.timeline.count() == 2

@@ -111,7 +111,7 @@ def test_oversized_attachment_is_left_out_and_named(stakeholder):
 def test_mail_flood_is_rate_limited(stakeholder):
     send(mail("nora@northwind.test", "one", "x"))
     reply = send(mail("nora@northwind.test", "two", "x"))
-    assert reply.startswith("550 5.7.1 You have reported 1 problems in the last hour")
+    assert reply.startswith("550 5.7.1 You have reported 1 problem in the last hour")
     assert Incident.objects.count() == 1
 
 

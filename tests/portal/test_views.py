@@ -91,7 +91,7 @@ def test_report_form_rate_limit_is_explained(client, stakeholder):
     as_user(client, stakeholder).post("/portal/report/", {"title": "one"})
     response = client.post("/portal/report/", {"title": "two"})
     assert response.status_code == 429
-    assert "1 problems in the last hour" in response.content.decode()
+    assert "1 problem in the last hour" in response.content.decode()
 
 
 def test_checklist_follows_the_kind_of_problem(client, stakeholder):
@@ -206,3 +206,31 @@ def test_similar_page_shows_the_reporters_details_and_files(client, reported, me
     response = as_user(client, member).get(f"/incidents/{reported.ref}/similar")
     page = response.content.decode()
     assert "From the reporter" in page and "screen.png" in page
+
+
+def _incident_urls(ref):
+    return [
+        ("get", f"/portal/{ref}/", {}),
+        ("post", f"/portal/{ref}/answer", {"request": 1, "answer": "x"}),
+        ("post", f"/portal/{ref}/comment", {"body": "x"}),
+        ("post", f"/portal/{ref}/follow", {"follow": "0"}),
+        ("post", f"/portal/{ref}/join", {}),
+        ("post", "/portal/report/", {"title": "x"}),
+    ]
+
+
+def test_every_portal_page_sends_anonymous_to_login(client, reported):
+    for method, url, data in _incident_urls(reported.ref):
+        response = getattr(client, method)(url, data)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/"), url
+    assert reported.timeline.count() == 2
+
+
+def test_every_portal_page_sends_the_team_to_the_queue(client, reported, member):
+    as_user(client, member)
+    for method, url, data in _incident_urls(reported.ref):
+        response = getattr(client, method)(url, data)
+        assert (response.status_code, response["Location"]) == (302, "/"), url
+    assert reported.timeline.count() == 2
+    assert not member.reported_incidents.exists()

@@ -50,7 +50,8 @@ def _check_rate(by: User) -> None:
     if len(recent) >= limit:
         again = recent[0] + dt.timedelta(hours=1)
         raise RateLimited(
-            f"You have reported {limit} problems in the last hour, the most we accept from one "
+            f"You have reported {limit} problem{'s' if limit != 1 else ''} in the last hour, "
+            "the most we accept from one "
             f"person. Add to one of your open reports instead, or report again after "
             f"{again:%H:%M} UTC."
         )
