@@ -36,6 +36,11 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=1)
 KEY_MAX = 200
 UNSUBSCRIBE_SALT = "incidentdesk.comms.unsubscribe"
+# a fan-out is enqueued as tasks of this many deliveries each (one task per delivery would
+# spend more time on the queue's bookkeeping than on sending)
+TASK_BATCH = 25
+# what appending a timeline entry reads and writes on the incident row
+CHAIN_FIELDS = ("id", "timeline_seq", "timeline_head", "version", "updated_at")
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -107,9 +112,14 @@ def deliveries_queue_many(deliveries: list[Delivery]) -> int:
             Delivery.objects.filter(key__in=keys[i : i + 500]).values_list("key", flat=True)
         )
     fresh = [d for d in deliveries if d.key not in existing]
-    for delivery in fresh:
-        _stamp(delivery)
-        _enqueue(delivery)
+    from .tasks import deliver_many
+
+    for i in range(0, len(fresh), TASK_BATCH):
+        batch = fresh[i : i + TASK_BATCH]
+        task_id = deliver_many.enqueue([d.key for d in batch]).id
+        for delivery in batch:
+            _stamp(delivery)
+            delivery.task_id = task_id
     Delivery.objects.bulk_create(fresh, batch_size=500)
     return len(fresh)
 
@@ -238,30 +248,33 @@ def _record_outcome(delivery: Delivery, *, sent: bool, note: str) -> None:
     with transaction.atomic():
         incident = None
         if delivery.incident_id is not None:
-            incident = Incident.objects.select_for_update().get(pk=delivery.incident_id)
-        fresh = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if fresh.state != DeliveryState.QUEUED:
-            return
-        now = clock.now()
-        fresh.state = DeliveryState.SENT if sent else DeliveryState.FAILED
-        fresh.claimed_until = None
-        fresh.sent_at = now if sent else None
-        fresh.last_error = "" if sent else note[:2000]
-        fresh.save(update_fields=["state", "claimed_until", "sent_at", "last_error"])
-        if incident is not None:
-            data = {
-                "trigger": fresh.trigger or None,
-                "audience": fresh.audience or None,
-                "channel": fresh.channel,
-                "recipient": fresh.recipient,
-                "delivery": fresh.pk,
-                "attempts": fresh.attempts,
-            }
-            data["note" if sent else "error"] = note[:500]
-            timeline.append(
-                incident, kind="delivered" if sent else "delivery_failed", by=None, data=data
+            incident = (
+                Incident.objects.select_for_update()
+                .only(*CHAIN_FIELDS)
+                .get(pk=delivery.incident_id)
             )
-            incident.save()
+        now = clock.now()
+        done = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.QUEUED).update(
+            state=DeliveryState.SENT if sent else DeliveryState.FAILED,
+            claimed_until=None,
+            sent_at=now if sent else None,
+            last_error="" if sent else note[:2000],
+        )
+        if not done or incident is None:
+            return
+        data = {
+            "trigger": delivery.trigger or None,
+            "audience": delivery.audience or None,
+            "channel": delivery.channel,
+            "recipient": delivery.recipient,
+            "delivery": delivery.pk,
+            "attempts": delivery.attempts,
+        }
+        data["note" if sent else "error"] = note[:500]
+        timeline.append(
+            incident, kind="delivered" if sent else "delivery_failed", by=None, data=data
+        )
+        incident.save(update_fields=list(CHAIN_FIELDS[1:]))
 
 
 def deliveries_sweep() -> int:

@@ -13,5 +13,14 @@ def deliver(key: str) -> str:
 
 
 @task()
+def deliver_many(keys: list[str]) -> dict[str, int]:
+    outcomes: dict[str, int] = {}
+    for key in keys:
+        outcome = services.delivery_attempt(key)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@task()
 def sweep_deliveries() -> int:
     return services.deliveries_sweep()
