@@ -136,6 +136,20 @@ def sla_clocks(incident: Incident, policy: Policy, now: dt.datetime) -> list[Sla
     return clocks
 
 
+SEVERITY_BADGE = {"P1": "bad", "P2": "warn"}
+
+
+def _age(delta: dt.timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
 def sla_summary(clocks: list[SlaClock]) -> str:
     states = {c.state for c in clocks}
     if BREACHED in states:
@@ -334,11 +348,15 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     for incident in items:
         own = policy_for(incident)
         clocks = sla_clocks(incident, own, now)
+        sla = sla_summary(clocks)
         rows.append(
             {
                 "incident": incident,
-                "clocks": clocks,
-                "sla": sla_summary(clocks),
+                "href": f"/incidents/{incident.ref}",
+                "age": _age(now - incident.reported_at),
+                "sla": sla,
+                "sla_badge": CLOCK_BADGE[sla],
+                "severity_badge": SEVERITY_BADGE.get(incident.severity, "info"),
                 "type": own.types[incident.type].label if incident.type in own.types else "",
                 "impact": (
                     own.impacts[incident.impact].label if incident.impact in own.impacts else ""
