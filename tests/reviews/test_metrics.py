@@ -174,3 +174,20 @@ def test_bad_ranges_are_refused(start, end, field):
 def test_default_range_is_the_last_180_days():
     with clock.frozen(at(2026, 6, 30, 12)):
         assert parse_range(None, None) == (dt.date(2026, 1, 2), dt.date(2026, 6, 30))
+
+
+def test_recurrence_uses_status_page_components_when_linked(member, manager):
+    from incidentdesk.statuspage.services import component_create, incident_link_component
+
+    tills = component_create(by=None, name="Tills")
+    web = component_create(by=None, name="Web shop")
+    first = worked_incident(member, reported=at(2026, 5, 1, 9), title="Tills offline", resolve=60)
+    same = worked_incident(member, reported=at(2026, 5, 10, 9), title="Payments broken", resolve=60)
+    other = worked_incident(member, reported=at(2026, 5, 12, 9), title="Tills offline", resolve=60)
+    with clock.frozen(at(2026, 5, 12, 12)):
+        incident_link_component(by=member, incident=first.ref, component=tills.pk)
+        incident_link_component(by=member, incident=same.ref, component=tills.pk)
+        incident_link_component(by=member, incident=other.ref, component=web.pk)
+        f = figures(manager, dt.date(2026, 5, 1), dt.date(2026, 5, 31))
+    # a different title on the same component recurs; the same title on another component does not
+    assert f["recurrence"]["pairs"] == [{"ref": same.ref, "previous": first.ref}]

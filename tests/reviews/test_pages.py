@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from incidentdesk.cli import usage
+from incidentdesk.comms.models import Delivery
 from incidentdesk.core import clock
 from incidentdesk.incidents.models import Incident
 from incidentdesk.reviews import services as rs
@@ -93,6 +94,21 @@ def test_stakeholders_never_see_reviews_insights_or_exports(client, p1, member, 
     r = client.post(f"/incidents/{p1.ref}/review/save", TEXT)
     assert r.status_code == 404
     assert Review.objects.get(incident=p1).sections["trigger"] == ""
+    item = rs.action_item_create(
+        by=member, incident=p1.ref, title="Alert", kind="detect", owner=member.email,
+        due_date=dt.date(2030, 1, 1),
+    )  # fmt: skip
+    for url, data in (
+        (f"/incidents/{p1.ref}/review/comment", {"body": "hello"}),
+        (f"/incidents/{p1.ref}/review/start", {}),
+        (f"/incidents/{p1.ref}/review/waive", {"reason": "x"}),
+        (f"/incidents/{p1.ref}/action-items", {"title": "x", "kind": "detect"}),
+        (f"/actions/{item.pk}/status", {"status": "done"}),
+    ):
+        assert client.post(url, data).status_code == 404, url
+    assert client.get(f"/incidents/{p1.ref}/review/revisions/1").status_code == 404
+    assert not Review.objects.get(incident=p1).comments.exists()
+    assert ActionItem.objects.get().status == "open"
 
 
 def test_members_may_not_waive_or_see_insights(client, p1, member):
@@ -101,6 +117,8 @@ def test_members_may_not_waive_or_see_insights(client, p1, member):
     assert r.status_code == 403
     assert not Review.objects.filter(incident=p1).exists()
     assert client.get("/insights/").status_code == 403
+    assert client.get("/insights/metrics.csv").status_code == 403
+    assert client.get("/insights/metrics.json").status_code == 403
     assert b"Waive the review" not in client.get(f"/incidents/{p1.ref}/review").content
 
 
@@ -184,6 +202,8 @@ def test_report_download_has_every_timeline_entry_and_the_review(client, p1, mem
     data = json.loads(client.get(f"/incidents/{p1.ref}/export.json").content)
     assert [e["seq"] for e in data["timeline"]] == list(range(1, count + 1))
     assert data["review"]["sections"]["trigger"] == "An expired certificate."
+    assert len(data["deliveries"]) == Delivery.objects.filter(incident=p1).count()
+    assert data["tasks"][0]["title"] == "Reproduce the problem"
 
 
 def test_export_command(p1):

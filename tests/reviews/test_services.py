@@ -208,3 +208,30 @@ def test_conformance_shows_the_incident_that_skipped_step_3(p1, member):
     )
     assert step3["missed"] == [{"ref": skipped.ref, "title": "Tills offline", "state": "late"}]
     assert report["steps"][0]["by_severity"][0]["text"] == "acknowledged within 15m for P1: 2 of 2"
+
+
+def test_published_review_carries_its_public_summary_unless_private(p1, member):
+    rs.review_start(by=member, incident=p1.ref)
+    rs.review_save(
+        by=member, incident=p1.ref, sections={**TEXT, "public_summary": "Payments failed for 2h."}
+    )
+    rs.review_publish(by=member, incident=p1.ref)
+    entry = Incident.objects.get(pk=p1.pk).timeline.get(kind="review_published")
+    assert entry.data["public_summary"] == "Payments failed for 2h."
+
+    private = worked_incident(
+        member, reported=at(2026, 3, 6, 11), type="security", impact="all", resolve=60
+    )
+    assert private.private
+    rs.review_start(by=member, incident=private.ref)
+    rs.review_save(by=member, incident=private.ref, sections={**TEXT, "public_summary": "Leak."})
+    rs.review_publish(by=member, incident=private.ref)
+    entry = Incident.objects.get(pk=private.pk).timeline.get(kind="review_published")
+    assert entry.data["public_summary"] == ""
+
+
+def test_reminders_run_periodically():
+    from incidentdesk.core.periodic import PERIODIC_TASKS
+
+    assert "incidentdesk.reviews.tasks.remind_action_items" in PERIODIC_TASKS
+    assert "incidentdesk.reviews.tasks.check_reviews_due" in PERIODIC_TASKS

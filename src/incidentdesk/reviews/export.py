@@ -133,9 +133,11 @@ def as_markdown(record: dict[str, Any]) -> str:
             lines.append(f"- [{mark}] {t['title']}{extra}")
         lines.append("")
     if record["deliveries"]:
-        lines += ["## Deliveries", ""]
+        columns = list(record["deliveries"][0])
+        lines += ["## Deliveries", "", "| " + " | ".join(columns) + " |"]
+        lines.append("|" + "---|" * len(columns))
         for d in record["deliveries"]:
-            lines.append("- " + ", ".join(f"{k}: {_cell(v)}" for k, v in d.items()))
+            lines.append("| " + " | ".join(_cell(d[c]) or "–" for c in columns) + " |")
         lines.append("")
     if record["action_items"]:
         lines += ["## Action items", "", "| Title | Kind | Owner | Due | Status |"]

@@ -17,6 +17,7 @@ SECTIONS = (
     ("went_wrong", "What went wrong"),
     ("lucky", "Where we were lucky"),
     ("lessons", "Lessons"),
+    ("public_summary", "Public summary (for the status page)"),
 )
 SECTION_KEYS = tuple(key for key, _ in SECTIONS)
 

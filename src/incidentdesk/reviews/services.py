@@ -172,6 +172,7 @@ def review_save(
             review.revision += 1
             _snapshot(review, by, "edited after publication")
             data["revision"] = review.revision
+            data["public_summary"] = "" if incident.private else clean["public_summary"]
             kind = "review_revised"
         else:
             kind = "review_edited"
@@ -229,11 +230,14 @@ def review_publish(*, by: User, incident: Incident | str) -> Review:
         review.revision += 1
         review.save()
         _snapshot(review, by, "published")
+        # the status page shows this as the postmortem of a public incident, never of a
+        # private one
+        public = "" if incident.private else review.sections.get("public_summary", "")
         timeline.append(
             incident,
             kind="review_published",
             by=by,
-            data={"review": review.pk, "revision": review.revision},
+            data={"review": review.pk, "revision": review.revision, "public_summary": public},
         )
         incident.save()
     return review
