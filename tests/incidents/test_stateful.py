@@ -147,7 +147,8 @@ PROGRESS = {
 
 
 def allowed(role: str, action: str, by: Any, args: dict[str, Any]) -> bool:
-    if action == "assign" and args["self"] and role in PERMISSIONS["incident.assign_self"]:
+    assigns_self = args["self"] or args["assignee"] == by.email
+    if action == "assign" and assigns_self and role in PERMISSIONS["incident.assign_self"]:
         return True
     return role in PERMISSIONS[ACTIONS[action][0]]
 
