@@ -77,4 +77,23 @@ def test_stakeholders_get_nothing_from_the_review_api(client, p1, stakeholder, t
     assert call(client, s, "get", f"/incidents/{p1.ref}/review").status_code == 403
     assert call(client, s, "post", f"/incidents/{p1.ref}/review").status_code == 403
     assert call(client, s, "get", "/action-items").status_code == 403
+    for method, path, body in (
+        ("put", f"/incidents/{p1.ref}/review", {"sections": {"summary": "x"}}),
+        ("post", f"/incidents/{p1.ref}/review/submit", None),
+        ("post", f"/incidents/{p1.ref}/review/publish", None),
+        ("post", f"/incidents/{p1.ref}/review/comments", {"body": "x"}),
+        ("post", f"/incidents/{p1.ref}/review/waive", {"reason": "x"}),
+        (
+            "post",
+            f"/incidents/{p1.ref}/action-items",
+            {
+                "title": "x",
+                "kind": "detect",
+                "owner": "alex@spacewise.test",
+                "due_date": "2030-01-01",
+            },
+        ),
+        ("patch", "/action-items/1", {"status": "done"}),
+    ):
+        assert call(client, s, method, path, body).status_code in (403, 404), path
     assert not Review.objects.exists() and not ActionItem.objects.exists()

@@ -259,7 +259,7 @@ def create_action_item(request: HttpRequest, ref: str, payload: ActionItemIn) ->
         owner=payload.owner,
         due_date=payload.due_date,
     )
-    return Status(201, action_out(item, payload.due_date))
+    return Status(201, action_out(item, local_date(clock.now())))
 
 
 @router.patch("/action-items/{item_id}", response=ActionItemOut)
