@@ -97,3 +97,17 @@ def test_stakeholders_get_nothing_from_the_review_api(client, p1, stakeholder, t
     ):
         assert call(client, s, method, path, body).status_code in (403, 404), path
     assert not Review.objects.exists() and not ActionItem.objects.exists()
+
+
+def test_conformance_of_one_incident(client, p1, member, stakeholder, token_for):
+    r = call(client, token_for(member), "get", f"/incidents/{p1.ref}/conformance")
+    assert r.status_code == 200
+    steps = r.json()["steps"]
+    assert [s["key"] for s in steps] == [
+        "assess", "categorize", "communicate", "resolve", "inform", "document",
+    ]  # fmt: skip
+    assert steps[0]["on_time"] is True
+    assert (
+        call(client, token_for(stakeholder), "get", f"/incidents/{p1.ref}/conformance").status_code
+        == 403
+    )

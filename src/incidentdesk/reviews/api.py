@@ -14,6 +14,7 @@ from incidentdesk.core.api import actor
 
 from . import services
 from .blameless import check
+from .conformance import incident_conformance
 from .insights import figures, parse_range
 from .models import ActionItem, Review
 from .selectors import (
@@ -278,3 +279,29 @@ def update_action_item(request: HttpRequest, item_id: int, payload: ActionItemPa
 def get_metrics(request: HttpRequest, filters: Query[RangeQuery]) -> dict[str, Any]:
     first, last = parse_range(filters.from_, filters.to)
     return figures(actor(request), first, last)
+
+
+class StepOutcomeOut(Schema):
+    number: int
+    key: str
+    state: str
+    on_time: bool
+    missed: bool
+    done_at: str | None
+    due_at: str | None
+    detail: str
+
+
+class ConformanceOut(Schema):
+    incident: str
+    steps: list[StepOutcomeOut]
+
+
+@router.get(
+    "/incidents/{ref}/conformance",
+    response=ConformanceOut,
+    summary="Each policy step: done on time, or missed",
+)
+def get_conformance(request: HttpRequest, ref: str) -> dict[str, Any]:
+    incident, _ = review_for(actor(request), ref)
+    return {"incident": incident.ref, "steps": [o.__dict__ for o in incident_conformance(incident)]}
