@@ -19,6 +19,7 @@ COMMANDS = {
     "export": "export INC-n [--format md|json]: an incident's whole documented record",
     "mailin": "mailin [--host H] [--port P]: receive incident reports by e-mail (SMTP)",
     "mailsink": "run a local SMTP server on 127.0.0.1:1025 that keeps received mail",
+    "statuspage": "statuspage export DIR: write the public status page as static files",
     "manage": "manage COMMAND ...: any Django management command",
 }
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pydantic
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from incidentdesk.core.api import actor
+from incidentdesk.core.errors import FieldError, InvalidInput
 
 from . import selectors, services, subscriptions
 from .models import Component, Maintenance, Publication
@@ -116,6 +118,26 @@ class SubscribedOut(Schema):
     token: str | None = None
 
 
+_OPTIONAL_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": PublishIn.model_json_schema()}},
+    }
+}
+
+
+def _optional(request: HttpRequest, schema: type[PublishIn]) -> PublishIn:
+    if request.content_type != "application/json" or not request.body.strip():
+        return schema()
+    try:
+        return schema.model_validate_json(request.body)
+    except pydantic.ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "body", e["msg"]) for e in exc.errors()
+        ]
+        raise InvalidInput("The request body is not valid.", errors) from None
+
+
 def _publication(p: Publication) -> dict[str, Any]:
     return {
         "incident": p.incident.ref,
@@ -152,12 +174,15 @@ def _maintenance(m: Maintenance) -> dict[str, Any]:
     }
 
 
-@router.post("/incidents/{ref}/publish", response={201: PublicationOut})
-def publish(request: HttpRequest, ref: str, payload: PublishIn | None = None) -> Any:
-    """Show a non-private incident on the public status page."""
-    body = payload or PublishIn()
+@router.post(
+    "/incidents/{ref}/publish", response={201: PublicationOut}, openapi_extra=_OPTIONAL_BODY
+)
+def publish(request: HttpRequest, ref: str) -> Any:
+    """Show a non-private incident on the public status page. The body is optional: a public
+    title (default: the incident's) and a first post."""
+    body = _optional(request, PublishIn)
     p = services.incident_publish(by=actor(request), incident=ref, title=body.title, body=body.body)
-    return 201, _publication(p)
+    return Status(201, _publication(p))
 
 
 @router.post("/incidents/{ref}/publish-summary", response={201: PublicationOut})
@@ -171,7 +196,7 @@ def publish_summary(request: HttpRequest, ref: str, payload: SummaryIn) -> Any:
         body=payload.body,
         status=payload.status,
     )
-    return 201, _publication(p)
+    return Status(201, _publication(p))
 
 
 @router.post("/incidents/{ref}/unpublish", response=PublicationOut)
@@ -184,17 +209,16 @@ def link_component(request: HttpRequest, ref: str, payload: LinkIn) -> Any:
     link = services.incident_link_component(
         by=actor(request), incident=ref, component=payload.component, status=payload.status
     )
-    return 201, {
-        "incident": link.incident.ref,
-        "component": link.component_id,
-        "status": link.status,
-    }
+    return Status(
+        201,
+        {"incident": link.incident.ref, "component": link.component_id, "status": link.status},
+    )
 
 
 @router.delete("/incidents/{ref}/components/{component_id}", response={204: None})
 def unlink_component(request: HttpRequest, ref: str, component_id: int) -> Any:
     services.incident_unlink_component(by=actor(request), incident=ref, component=component_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/statuspage/components", response=list[ComponentOut])
@@ -213,7 +237,7 @@ def create_component(request: HttpRequest, payload: ComponentIn) -> Any:
         position=payload.position,
         status=payload.status,
     )
-    return 201, _component(c)
+    return Status(201, _component(c))
 
 
 @router.get("/statuspage/components/{component_id}", response=ComponentOut)
@@ -231,7 +255,7 @@ def update_component(request: HttpRequest, component_id: int, payload: Component
 @router.delete("/statuspage/components/{component_id}", response={204: None})
 def delete_component(request: HttpRequest, component_id: int) -> Any:
     services.component_delete(by=actor(request), component=component_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/statuspage/maintenances", response={201: MaintenanceOut})
@@ -244,7 +268,7 @@ def schedule_maintenance(request: HttpRequest, payload: MaintenanceIn) -> Any:
         scheduled_until=payload.scheduled_until,
         components=list(payload.components),
     )
-    return 201, _maintenance(m)
+    return Status(201, _maintenance(m))
 
 
 @router.post("/statuspage/maintenances/{maintenance_id}/updates", response={201: MaintenanceOut})
@@ -252,7 +276,7 @@ def post_maintenance(request: HttpRequest, maintenance_id: int, payload: Mainten
     services.maintenance_post(
         by=actor(request), maintenance=maintenance_id, status=payload.status, body=payload.body
     )
-    return 201, _maintenance(services.maintenance_get(maintenance_id))
+    return Status(201, _maintenance(services.maintenance_get(maintenance_id)))
 
 
 @router.post("/statuspage/subscribers", response={201: SubscribedOut}, auth=None)
@@ -261,6 +285,8 @@ def subscribe(request: HttpRequest, payload: SubscribeIn) -> Any:
     components: list[int | str] = list(payload.components)
     if payload.url:
         _, token = subscriptions.subscribe_webhook(url=payload.url, components=components)
-        return 201, {"kind": "webhook", "confirmed": True, "token": token}
+        return Status(201, {"kind": "webhook", "confirmed": True, "token": token})
     subscriber = subscriptions.subscribe_email(email=payload.email or "", components=components)
-    return 201, {"kind": "email", "confirmed": subscriber.confirmed_at is not None, "token": None}
+    return Status(
+        201, {"kind": "email", "confirmed": subscriber.confirmed_at is not None, "token": None}
+    )

@@ -140,7 +140,6 @@ class Maintenance(models.Model):
 
     name = models.CharField(max_length=200)
     body = models.TextField(blank=True)
-    impact = models.CharField(max_length=10, default="maintenance")
     scheduled_for = models.DateTimeField()
     scheduled_until = models.DateTimeField()
     status = models.CharField(

@@ -70,7 +70,7 @@ def page_html() -> bytes:
     return render_to_string("statuspage/page.html", context).encode()
 
 
-def _month_start(day: dt.datetime, back: int = 0) -> dt.datetime:
+def month_start(day: dt.datetime, back: int = 0) -> dt.datetime:
     year, month = day.year, day.month - back
     while month < 1:
         month += 12
@@ -86,8 +86,8 @@ def history_html(page: int = 1) -> bytes:
     months = []
     for n in range(HISTORY_MONTHS_PER_PAGE):
         back = (page - 1) * HISTORY_MONTHS_PER_PAGE + n
-        start = _month_start(now, back)
-        end = _month_start(now, back - 1) if back else now + dt.timedelta(seconds=1)
+        start = month_start(now, back)
+        end = month_start(now, back - 1) if back else now + dt.timedelta(seconds=1)
         months.append((start, selectors.incidents_between(start, end)))
     oldest_shown = months[-1][0]
     context = {

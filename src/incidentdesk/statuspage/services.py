@@ -276,20 +276,31 @@ def component_delete(*, by: User | None, component: Component | int | str) -> No
         page_bump()
 
 
-def component_refresh(component: Component) -> bool:
+def component_refresh(component: Component, pending: Incident | None = None) -> bool:
     """Recompute a component's status from its published open incidents and its maintenance
-    in progress, unless it is set by hand. Only published incidents count: an unpublished
-    (or private) incident must not show on the page, not even as a component's colour."""
+    in progress, unless it is set by hand. Only incidents published in full count: an
+    unpublished or private one (even with a public summary) must not show on the page, not
+    even as a component's colour. `pending` is an incident changed in memory but not saved
+    yet (a timeline receiver runs before its action saves): it is judged as it is now."""
     if component.manual:
         return False
-    statuses = list(
-        IncidentComponent.objects.filter(
-            component=component,
-            incident__status__in=[s.value for s in lifecycle.OPEN],
-            incident__publication__isnull=False,
-            incident__publication__withdrawn_at__isnull=True,
-        ).values_list("status", flat=True)
+    links = IncidentComponent.objects.filter(
+        component=component,
+        incident__status__in=[s.value for s in lifecycle.OPEN],
+        incident__publication__isnull=False,
+        incident__publication__withdrawn_at__isnull=True,
+        incident__publication__summary_only=False,
+        incident__private=False,
     )
+    if pending is not None:
+        links = links.exclude(incident=pending)
+    statuses = list(links.values_list("status", flat=True))
+    if pending is not None and _counts_for_components(pending):
+        statuses += list(
+            IncidentComponent.objects.filter(component=component, incident=pending).values_list(
+                "status", flat=True
+            )
+        )
     if Maintenance.objects.filter(
         components=component,
         status__in=[MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING],
@@ -301,9 +312,16 @@ def component_refresh(component: Component) -> bool:
     return changed
 
 
+def _counts_for_components(incident: Incident) -> bool:
+    if incident.status not in lifecycle.OPEN or incident.private:
+        return False
+    publication = Publication.objects.filter(incident=incident).first()
+    return bool(publication and publication.withdrawn_at is None and not publication.summary_only)
+
+
 def components_refresh_for(incident: Incident) -> None:
     for component in Component.objects.filter(incidents__incident=incident).distinct():
-        component_refresh(component)
+        component_refresh(component, pending=incident)
 
 
 # -- incidents and the components they affect --------------------------------------------------
@@ -530,12 +548,14 @@ def _text(field: str, value: str | None, limit: int, *, required: bool = True) -
 # -- reacting to what happens on incidents -----------------------------------------------------
 
 REVIEW_PUBLISHED = ("review_published", "postmortem_published")
+# entries that change nothing the public page shows
+QUIET_KINDS = frozenset({"note", "delivered", "delivery_failed", "review_commented"})
 
 
 @receiver(timeline.entry_appended)
 def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any) -> None:
     """Keep the page in step with its incidents, inside the transaction of each action."""
-    if entry.kind.startswith("statuspage_"):
+    if entry.kind.startswith("statuspage_") or entry.kind in QUIET_KINDS:
         return
     publication = _publication_for(incident)
     if publication is None:

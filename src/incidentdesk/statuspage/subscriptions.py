@@ -279,6 +279,7 @@ def _queue_confirmation(subscriber: Subscriber) -> None:
             "If this was not you, ignore this mail: nothing more will be sent."
             + _footer(subscriber)
         ),
+        headers={"List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>"},
         key=f"statuspage-confirm-{subscriber.pk}-{clock.now().isoformat()}",
         incident=None,
         payload=None,
@@ -313,6 +314,7 @@ def _send(
             subject=subject,
             body_markdown=body + _footer(subscriber),
             key=f"{key}-{subscriber.pk}",
+            headers={"List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>"},
             incident=incident,
             payload=None,
             secret="",

@@ -6,6 +6,7 @@ app_name = "statuspage"
 urlpatterns = [
     path("", views.page, name="page"),
     path("history/", views.history, name="history"),
+    path("history/<int:page>/", views.history, name="history_page"),
     path("history.atom", views.atom, name="atom"),
     path("history.rss", views.rss, name="rss"),
     path("maintenance.ics", views.ics, name="ics"),

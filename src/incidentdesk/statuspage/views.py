@@ -38,11 +38,10 @@ def page(request: HttpRequest) -> tuple[bytes, str]:
 
 @require_GET
 @cached()
-def history(request: HttpRequest) -> tuple[bytes, str] | tuple[bytes, str, int]:
-    raw = request.GET.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        return b"<!doctype html><title>Not found</title><p>No such page.</p>", public.HTML, 404
-    return public.history_html(int(raw)), public.HTML
+def history(request: HttpRequest, page: int = 1) -> tuple[bytes, str] | tuple[bytes, str, int]:
+    if not 1 <= page <= 1000:
+        return _not_found_html()
+    return public.history_html(page), public.HTML
 
 
 @require_GET

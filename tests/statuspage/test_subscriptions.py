@@ -1,0 +1,169 @@
+"""Subscriptions: e-mail with double opt-in through a real SMTP server, webhooks with
+Statuspage-style JSON to a real HTTP server, and the bad input they refuse."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from incidentdesk.core import clock
+from incidentdesk.core.errors import InvalidInput
+from incidentdesk.incidents.services import incident_post_update, incident_report
+from incidentdesk.statuspage import services, subscriptions
+from incidentdesk.statuspage.models import Subscriber
+
+from .conftest import run_worker
+from .shapes import INCIDENT, check
+
+LINK = re.compile(r"http://\S+/status/subscriptions/(confirm|unsubscribe)/[^/\s]+/")
+
+
+def _links(mail, kind):
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    return [m.group(0) for m in LINK.finditer(text) if m.group(1) == kind]
+
+
+def _path(url):
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_email_double_opt_in_through_a_real_smtp_server(client, smtp, member, api_component):
+    response = client.post("/status/subscribe/", {"kind": "email", "email": "reader@example.org"})
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    run_worker()
+    [confirmation] = smtp.to("reader@example.org")
+    assert "Confirm your subscription" in confirmation["Subject"]
+    [confirm_url] = _links(confirmation, "confirm")
+    assert _links(confirmation, "unsubscribe"), "every mail carries an unsubscribe link"
+
+    # not confirmed yet: a published incident sends this address nothing
+    first = incident_report(by=member, title="Checkout errors")
+    services.incident_publish(by=member, incident=first.ref)
+    run_worker()
+    assert len(smtp.to("reader@example.org")) == 1
+
+    page = client.get(_path(confirm_url))
+    assert page.status_code == 200
+    assert "Subscription confirmed" in page.content.decode()
+
+    incident_post_update(
+        by=member, incident=first.ref, status="identified", body="Payment gateway timeouts."
+    )
+    run_worker()
+    [_, notice] = smtp.to("reader@example.org")
+    assert "Checkout errors" in notice["Subject"]
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "Payment gateway timeouts." in text
+    [unsubscribe_url] = _links(notice, "unsubscribe")
+    assert notice["List-Unsubscribe"] == f"<{unsubscribe_url}>"
+
+    form = client.get(_path(unsubscribe_url))
+    assert form.status_code == 200
+    done = client.post(_path(unsubscribe_url))
+    assert "Unsubscribed" in done.content.decode()
+    incident_post_update(
+        by=member, incident=first.ref, status="monitoring", body="A fix is deployed."
+    )
+    run_worker()
+    assert len(smtp.to("reader@example.org")) == 2
+
+
+def test_resubscribing_mails_the_same_address_at_most_once_an_hour(client, smtp, db):
+    with clock.frozen(clock.now()) as frozen:
+        for _ in range(3):
+            subscriptions.subscribe_email(email="Reader@Example.org")
+        run_worker()
+        assert len(smtp.to("reader@example.org")) == 1
+        frozen.advance(minutes=61)
+        subscriptions.subscribe_email(email="reader@example.org")
+        run_worker()
+    assert len(smtp.to("reader@example.org")) == 2
+    assert Subscriber.objects.count() == 1
+
+
+def test_subscribers_to_other_components_hear_nothing(smtp, member, api_component, manager):
+    billing = services.component_create(by=manager, name="Billing")
+    api_only = subscriptions.subscribe_email(email="api@example.org", components=[api_component.pk])
+    billing_only = subscriptions.subscribe_email(
+        email="billing@example.org", components=[billing.pk]
+    )
+    for subscriber in (api_only, billing_only):
+        subscriptions.confirm(subscriptions.confirm_token(subscriber))
+    incident = incident_report(by=member, title="API errors")
+    services.incident_link_component(by=member, incident=incident.ref, component=api_component.pk)
+    services.incident_publish(by=member, incident=incident.ref)
+    run_worker()
+    assert [m["Subject"] for m in smtp.to("api@example.org")][-1].endswith(
+        "API errors: investigating"
+    )
+    assert len(smtp.to("billing@example.org")) == 1  # the confirmation only
+
+
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("", "required"),
+        ("not-an-address", "is not an e-mail address"),
+        ("a@b", "is not an e-mail address"),
+        ("x" * 250 + "@example.org", "At most"),
+    ],
+)
+def test_malformed_addresses_are_refused_with_a_reason(client, db, address, message):
+    with pytest.raises(InvalidInput) as exc:
+        subscriptions.subscribe_email(email=address)
+    assert message in exc.value.errors[0].message
+    response = client.post("/status/subscribe/", {"kind": "email", "email": address})
+    assert response.status_code == 422
+    assert not Subscriber.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("ftp://example.org/hook", "starts with https://"),
+        ("https://", "names a host"),
+        ("https://user:pw@example.org/hook", "no user name or password"),
+        ("http://127.0.0.1:8080/hook", "loopback or private"),
+        ("http://localhost/hook", "loopback or private"),
+        ("http://10.1.2.3/hook", "loopback or private"),
+        ("http://192.168.0.10/hook", "loopback or private"),
+        ("http://[::1]/hook", "loopback or private"),
+        ("http://169.254.169.254/latest/meta-data", "loopback or private"),
+    ],
+)
+def test_bad_webhook_urls_are_refused_with_a_reason(client, db, url, message):
+    with pytest.raises(InvalidInput) as exc:
+        subscriptions.subscribe_webhook(url=url)
+    assert message in exc.value.errors[0].message
+    response = client.post(
+        "/api/v1/statuspage/subscribers", {"url": url}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "url"
+    assert not Subscriber.objects.exists()
+
+
+def test_webhook_gets_statuspage_style_json_when_an_admin_allows_private_hosts(
+    settings, client, http_receiver, member, api_component
+):
+    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
+    base, received = http_receiver
+    response = client.post(
+        "/api/v1/statuspage/subscribers",
+        {"url": base + "/hook"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert response.json()["token"].startswith("sps_")
+    incident = incident_report(by=member, title="API errors")
+    services.incident_publish(by=member, incident=incident.ref)
+    run_worker()
+    [(path, _, _)] = received.requests
+    assert path == "/hook"
+    body = received.json()
+    assert set(body) == {"meta", "page", "incident"}
+    assert set(body["page"]) == {"id", "status_indicator", "status_description"}
+    check(body["incident"], INCIDENT, "$.incident")
+    assert body["incident"]["name"] == "API errors"
