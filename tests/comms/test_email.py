@@ -198,3 +198,18 @@ def test_stakeholder_may_not_retry(smtp, manager, stakeholder):
     with pytest.raises(PermissionDenied):
         services.delivery_retry(by=stakeholder, delivery_id=Delivery.objects.get().pk)
     assert Delivery.objects.get().state == "failed"
+
+
+def test_a_dropped_smtp_connection_is_reconnected(smtp, manager, stakeholder):
+    from incidentdesk.comms.transports import email as transport
+
+    s.incident_report(by=stakeholder, title="First")
+    assert deliver_due() == ["sent"]
+    # the connection kept between deliveries is gone (a server restart, an idle timeout)
+    transport._local.smtp.sock.close()
+    s.incident_report(by=stakeholder, title="Second")
+    assert deliver_due() == ["sent"]
+    assert [m["Subject"].split("] ", 1)[1] for m in smtp.to(manager.email)] == [
+        "New incident: First",
+        "New incident: Second",
+    ]

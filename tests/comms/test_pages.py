@@ -137,11 +137,21 @@ def test_stakeholder_may_not_open_team_pages(stakeholder, incident):
     assert not Delivery.objects.exclude(state="failed").exists()
 
 
-def test_member_may_not_open_admin_pages(member, incident):
-    c = client_for(member)
-    assert c.get("/comms/deliveries/").status_code == 403
+@pytest.mark.parametrize("who", ["member", "manager", "stakeholder"])
+def test_only_admins_change_channels_on_the_page(who, request, admin):
+    channel, _ = services.channel_create(
+        by=admin, name="Chat", kind="apprise", url="json://127.0.0.1:9/", audiences=["team"]
+    )
+    c = client_for(request.getfixturevalue(who))
     assert c.get("/comms/channels/").status_code == 403
-    assert c.post("/comms/channels/", {"name": "x"}).status_code == 403
+    assert c.post("/comms/channels/", {"name": "x", "kind": "apprise"}).status_code == 403
+    assert c.post(f"/comms/channels/{channel.pk}/disable").status_code == 403
+    assert c.post(f"/comms/channels/{channel.pk}/delete").status_code == 403
+    assert list(Channel.objects.values_list("name", "active")) == [("Chat", True)]
+
+
+def test_member_may_not_open_the_deliveries_admin_page(member, incident):
+    assert client_for(member).get("/comms/deliveries/").status_code == 403
 
 
 def test_unknown_incident_is_404(member, incident):
