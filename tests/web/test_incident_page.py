@@ -78,6 +78,8 @@ def test_queue_lists_and_filters(client_for, member, reported):
     assert link in html and "untriaged" in html
     assert link not in c.get("/?assignee=me").content.decode()
     assert link in c.get("/?q=checkout").content.decode()
+    assert link in c.get("/?q=CHECKOUT+error").content.decode()
+    assert link not in c.get("/?q=checkout+timeout").content.decode()
     assert link in c.get(f"/?q={reported.ref}").content.decode()
     assert link not in c.get("/?q=nothing-like-it").content.decode()
     for sort in ("attention", "due", "newest", "oldest"):

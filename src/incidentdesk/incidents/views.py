@@ -305,8 +305,16 @@ class QueueParams:
             type=self.type or None,
             severity=self.severity or None,
             assignee=self.assignee or None,
-            q=self.q or None,
         )
+
+    def search(self, qs: QuerySet[Incident]) -> QuerySet[Incident]:
+        """A reference finds that incident; otherwise every word must be in the title."""
+        match = REF.match(self.q)
+        if match:
+            return qs.filter(pk=int(match.group(1)))
+        for word in self.q.split()[:8]:
+            qs = qs.filter(title__icontains=word)
+        return qs
 
     def query(self, **override: str) -> str:
         values = {
@@ -334,7 +342,7 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     _, policy = active_policy()
     params = QueueParams.from_query(request.GET, policy)
-    qs = _annotate_queue(incident_list_for(user, params.filters())).select_related(
+    qs = _annotate_queue(params.search(incident_list_for(user, params.filters()))).select_related(
         "assignee", "policy_version"
     )
     try:
