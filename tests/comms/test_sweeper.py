@@ -43,7 +43,7 @@ def test_delivery_whose_task_died_running_is_swept(smtp, settings):
     settings.DELIVERY_LEASE_SECONDS = 60
     with clock.frozen(START) as c:
         delivery = _queue("orphan")
-        DBTaskResult.objects.filter(id=delivery.task_id).update(status="RUNNING")
+        DBTaskResult.objects.filter(id=delivery.task_id).update(status="RUNNING", started_at=START)
         c.advance(seconds=30)
         assert services.deliveries_sweep() == 0
         c.advance(seconds=31)
@@ -56,4 +56,16 @@ def test_waiting_deliveries_are_left_alone(smtp, settings):
     with clock.frozen(START) as c:
         _queue("waiting")
         c.advance(hours=1)
+        assert services.deliveries_sweep() == 0
+
+
+def test_delivery_in_a_running_batch_is_left_alone_within_the_lease(smtp, settings):
+    settings.DELIVERY_LEASE_SECONDS = 60
+    with clock.frozen(START) as c:
+        delivery = _queue("in-batch")
+        c.advance(minutes=5)
+        DBTaskResult.objects.filter(id=delivery.task_id).update(
+            status="RUNNING", started_at=clock.now()
+        )
+        c.advance(seconds=59)
         assert services.deliveries_sweep() == 0

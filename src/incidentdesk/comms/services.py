@@ -279,17 +279,20 @@ def _record_outcome(delivery: Delivery, *, sent: bool, note: str) -> None:
 
 def deliveries_sweep() -> int:
     """Re-enqueue queued deliveries that no live task will pick up: those whose lease ran
-    out (the worker died mid-send) and those whose task is stuck as running (the worker
-    died before claiming them). The task queue may keep a killed task "running" for ever;
-    the delivery row is the truth. Returns how many were re-enqueued."""
+    out (the worker died mid-send) and those whose task is neither waiting nor running
+    within the lease (the worker died before claiming them). The task queue may keep a
+    killed task "running" for ever; the delivery row is the truth. A delivery enqueued twice
+    is still sent once: sending needs its lease. Returns how many were re-enqueued."""
     from django_tasks_db.models import DBTaskResult
 
     now = clock.now()
     lease = dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-    waiting = DBTaskResult.objects.filter(status="READY").values("id")
+    busy = DBTaskResult.objects.filter(
+        Q(status="READY") | Q(status="RUNNING", started_at__gte=now - lease)
+    ).values("id")
     stuck = Delivery.objects.filter(state=DeliveryState.QUEUED).filter(
         Q(claimed_until__lt=now)
-        | Q(claimed_until__isnull=True, next_attempt_at__lt=now - lease) & ~Q(task_id__in=waiting)
+        | Q(claimed_until__isnull=True, next_attempt_at__lt=now - lease) & ~Q(task_id__in=busy)
     )
     swept = 0
     for pk in list(stuck.values_list("pk", flat=True)[:1000]):
@@ -307,7 +310,7 @@ def deliveries_sweep() -> int:
             delivery.save(update_fields=["claimed_until", "next_attempt_at", "task_id"])
             swept += 1
     if swept:
-        log.warning("re-enqueued %d deliveries left behind by a stopped worker", swept)
+        log.warning("re-enqueued %d deliveries whose worker stopped or stalled", swept)
     return swept
 
 
