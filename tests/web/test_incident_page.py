@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from incidentdesk.incidents.models import Incident, TimelineEntry
@@ -85,3 +87,17 @@ def test_queue_lists_and_filters(client_for, member, reported):
     for sort in ("attention", "due", "newest", "oldest"):
         assert c.get(f"/?sort={sort}").status_code == 200
     assert c.get("/?after=garbage&sort=due").status_code == 200
+
+
+def test_steps_panel_offers_the_next_action(client_for, member, reported):
+    from incidentdesk.core import clock
+    from incidentdesk.incidents.services import incident_acknowledge
+
+    c = client_for(member)
+    page = c.get(f"/incidents/{reported.ref}").content.decode()
+    assert 'href="#assess">Acknowledge the incident' in page
+    with clock.frozen(reported.reported_at + dt.timedelta(hours=3)):
+        incident_acknowledge(by=member, incident=reported.ref)
+        page = c.get(f"/incidents/{reported.ref}").content.decode()
+    assert "done late" in page
+    assert 'href="#triage">Categorize it' in page

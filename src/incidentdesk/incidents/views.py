@@ -615,10 +615,14 @@ def _incident_context(
         "reopen": can_act["reopen"] and status in lifecycle.FINISHED,
         "tasks": can_act["task_update"] and status not in (Status.CLOSED, Status.REJECTED),
     }
-    next_step = next((s for s in steps if s.state in (PENDING, LATE)), None)
+    next_step = next((s for s in steps if s.state in (PENDING, LATE) and s.done_at is None), None)
     next_action = None
     if next_step is not None:
         text, anchor = NEXT_ACTION[next_step.key]
+        if next_step.key == "assess" and incident.acknowledged_at is not None:
+            text = "Wait for the reporter's answer, or collect the information another way"
+        if next_step.key == "communicate" and "internal" not in next_step.detail:
+            text, anchor = "Inform the stakeholders", "communications"
         if anchor == "communications":
             anchor = f"/incidents/{incident.ref}/communications"
         if next_step.key == "document" and not show["close"]:
@@ -641,7 +645,9 @@ def _incident_context(
             {
                 "step": s,
                 "badge": STEP_BADGE[s.state],
-                "label": STEP_STATE_LABEL[s.state],
+                "label": "done late"
+                if s.state == LATE and s.done_at
+                else STEP_STATE_LABEL[s.state],
             }
             for s in steps
         ],
