@@ -234,3 +234,11 @@ def test_every_portal_page_sends_the_team_to_the_queue(client, reported, member)
         assert (response.status_code, response["Location"]) == (302, "/"), url
     assert reported.timeline.count() == 2
     assert not member.reported_incidents.exists()
+
+
+def test_our_incidents_shows_the_latest_public_update(client, reported, stakeholder, member):
+    core.incident_post_update(
+        by=member, incident=reported, status="investigating", body="We are on it."
+    )
+    page = as_user(client, stakeholder).get("/portal/").content.decode()
+    assert "We are on it." in page

@@ -88,7 +88,7 @@ def portal_incidents(user: User) -> QuerySet[Incident]:
     return (
         visible_incidents(user)
         .select_related("reporter", "reporter_org")
-        .prefetch_related("info_requests")
+        .prefetch_related("info_requests", "public_updates")
         .order_by("-pk")
     )
 

@@ -118,23 +118,17 @@ def _tell(*, incident: Incident, person: User, subject: str, body: str, key: str
 # -- reporting -------------------------------------------------------------------------------
 
 
-def portal_report(
+def _check_report(
     *,
-    by: User,
     title: str,
-    description: str = "",
-    started_at: dt.datetime | None = None,
-    problem_type: str = "",
-    component_id: int | None = None,
-    users_affected: int | None = None,
-    steps: str = "",
-    uploads: Sequence[Upload] = (),
-    source: str = Source.PORTAL,
-) -> Incident:
-    """Report a problem with everything the policy's checklist asks for. The reporter follows
-    the incident from then on."""
-    require(by, "incident.report")
-    _check_rate(by)
+    description: str,
+    problem_type: str,
+    component_id: int | None,
+    users_affected: int | None,
+    steps: str,
+    uploads: Sequence[Upload],
+) -> Component | None:
+    """Every mistake in a report at once; the component it names."""
     errors: list[FieldError] = []
     if not (title or "").strip():
         errors.append(FieldError("title", "Say in a few words what is wrong."))
@@ -152,12 +146,41 @@ def portal_report(
             errors.append(FieldError("component", "No such service or component."))
     if users_affected is not None and not 0 <= users_affected <= USERS_AFFECTED_MAX:
         errors.append(FieldError("users_affected", "Give a number of users from 0 upwards."))
-    steps = (steps or "").strip()
     if len(steps) > TEXT_MAX:
         errors.append(FieldError("steps", f"At most {TEXT_MAX} characters."))
     errors += files.check(list(uploads), existing_count=0, existing_bytes=0)
     if errors:
         raise InvalidInput("The problem was not reported: " + errors[0].message, errors)
+    return component
+
+
+def portal_report(
+    *,
+    by: User,
+    title: str,
+    description: str = "",
+    started_at: dt.datetime | None = None,
+    problem_type: str = "",
+    component_id: int | None = None,
+    users_affected: int | None = None,
+    steps: str = "",
+    uploads: Sequence[Upload] = (),
+    source: str = Source.PORTAL,
+) -> Incident:
+    """Report a problem with everything the policy's checklist asks for. The reporter follows
+    the incident from then on."""
+    require(by, "incident.report")
+    _check_rate(by)
+    steps = (steps or "").strip()
+    component = _check_report(
+        title=title,
+        description=description,
+        problem_type=problem_type,
+        component_id=component_id,
+        users_affected=users_affected,
+        steps=steps,
+        uploads=uploads,
+    )
 
     with _stored(uploads) as stored, transaction.atomic():
         reported = incidents.incident_report(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -80,6 +81,9 @@ def index(request: HttpRequest) -> HttpResponse:
             "incident": incident,
             "plain_status": selectors.plain_status(incident),
             "questions": sum(1 for q in incident.info_requests.all() if q.answered_at is None),
+            "latest_update": max(
+                incident.public_updates.all(), key=lambda u: u.posted_at, default=None
+            ),
         }
         for incident in selectors.portal_incidents(user)[:200]
     ]
@@ -113,6 +117,7 @@ def checklist(request: HttpRequest) -> HttpResponse:
 @stakeholder_page
 def report(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -129,11 +134,11 @@ def report(request: HttpRequest) -> HttpResponse:
             )
         except services.RateLimited as exc:
             form.add_error(None, exc.detail)
+            status = exc.status_code
         except InvalidInput as exc:
             _errors_into(form, exc)
         else:
             return redirect(f"/portal/{incident.ref}/?reported=1")
-    status = 429 if any("in the last hour" in e for e in form.non_field_errors()) else 200
     return render(
         request,
         "portal/report.html",
@@ -143,13 +148,11 @@ def report(request: HttpRequest) -> HttpResponse:
             "checklist": _checklist(form["problem_type"].value() or ""),
             "limits": _limits(),
         },
-        status=status if request.method == "POST" else 200,
+        status=status,
     )
 
 
 def _limits() -> dict[str, Any]:
-    from django.conf import settings
-
     return {
         "max_mb": settings.ATTACHMENT_MAX_BYTES // 2**20,
         "max_count": settings.ATTACHMENT_MAX_COUNT,
