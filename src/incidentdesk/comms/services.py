@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 
 from incidentdesk.accounts.models import User
@@ -120,8 +120,36 @@ def deliveries_queue_many(deliveries: list[Delivery]) -> int:
         for delivery in batch:
             _stamp(delivery)
             delivery.task_id = task_id
-    Delivery.objects.bulk_create(fresh, batch_size=500)
+    _insert_many(fresh)
     return len(fresh)
+
+
+def _insert_many(deliveries: list[Delivery]) -> None:
+    """bulk_create, minus the ORM's per-value compilation: one prepared INSERT run with
+    executemany. A public update to 10,000 contacts queues 10,000 rows inside the poster's
+    transaction, where the ORM's bulk_create spent most of the time building SQL."""
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
+    conn = connections[Delivery.objects.db]
+    table = conn.ops.quote_name(Delivery._meta.db_table)
+    columns = ", ".join(conn.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # text, numbers and keys go to the driver as they are; only these need adapting
+    adapted = {"JSONField", "DateTimeField", "UUIDField"}
+    prep = [f.get_internal_type() in adapted for f in fields]
+    names = [f.attname for f in fields]
+    rows = [
+        [
+            fields[i].get_db_prep_save(getattr(d, name), conn) if prep[i] else getattr(d, name)
+            for i, name in enumerate(names)
+        ]
+        for d in deliveries
+    ]
+    with conn.cursor() as cursor:
+        for i in range(0, len(rows), 1000):
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
+                rows[i : i + 1000],
+            )
 
 
 def _stamp(delivery: Delivery) -> None:
