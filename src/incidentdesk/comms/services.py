@@ -131,7 +131,7 @@ def _insert_many(deliveries: list[Delivery]) -> None:
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
     conn = connections[Delivery.objects.db]
     table = conn.ops.quote_name(Delivery._meta.db_table)
-    columns = ", ".join(conn.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(conn.ops.quote_name(f.column or f.attname) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     # text, numbers and keys go to the driver as they are; only these need adapting
     adapted = {"JSONField", "DateTimeField", "UUIDField"}
