@@ -166,3 +166,56 @@ def test_anonymous_gets_401_on_every_portal_endpoint(client, reported):
     ]:
         assert getattr(client, method)(url).status_code == 401, (method, url)
     assert reported.timeline.count() == 2
+
+
+def test_report_with_details_through_the_api(client, token_for, stakeholder, component):
+    response = client.post(
+        "/api/v1/reports",
+        {
+            "title": "Stock counts wrong",
+            "problem_type": "functionality",
+            "component": component.pk,
+            "users_affected": 3,
+            "steps": "Open stock",
+        },
+        content_type="application/json",
+        **auth(token_for(stakeholder)),
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["plain_status"] == "Received: the team will look at it shortly"
+    from incidentdesk.portal.models import ReportDetails
+
+    details = ReportDetails.objects.get(incident__title="Stock counts wrong")
+    assert (details.component, details.users_affected, details.source) == (component, 3, "api")
+
+
+@override_settings(PORTAL_REPORTS_PER_HOUR=1)
+def test_api_reports_are_rate_limited(client, token_for, stakeholder):
+    headers = auth(token_for(stakeholder))
+    client.post("/api/v1/reports", {"title": "one"}, content_type="application/json", **headers)
+    response = client.post(
+        "/api/v1/reports", {"title": "two"}, content_type="application/json", **headers
+    )
+    assert response.status_code == 429
+    assert "1 problem in the last hour" in response.json()["detail"]
+
+
+def test_api_report_names_an_unknown_component(client, token_for, stakeholder):
+    response = client.post(
+        "/api/v1/reports",
+        {"title": "x", "component": 999},
+        content_type="application/json",
+        **auth(token_for(stakeholder)),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "component", "message": "No such service or component."}
+    ]
+
+
+def test_api_report_needs_a_token(client):
+    assert (
+        client.post("/api/v1/reports", {"title": "x"}, content_type="application/json").status_code
+        == 401
+    )

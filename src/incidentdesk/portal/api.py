@@ -19,7 +19,7 @@ from incidentdesk.incidents.selectors import incident_get_for
 from . import files as storage
 from . import selectors, services
 from .forms import uploads_from
-from .models import Attachment
+from .models import Attachment, Source
 
 router = Router(tags=["portal"])
 
@@ -47,6 +47,25 @@ class SimilarOut(Schema):
     title: str
     status: str
     plain_status: str
+
+
+class ReportIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    description: str = ""
+    started_at: dt.datetime | None = None
+    problem_type: str = Field("", description="A type key of the policy, e.g. functionality.")
+    component: int | None = Field(None, description="A status page component's id.")
+    users_affected: int | None = None
+    steps: str = ""
+
+
+class ReportedOut(Schema):
+    ref: str
+    title: str
+    status: str
+    plain_status: str
+    similar: list[SimilarOut]
 
 
 class SimilarPage(Schema):
@@ -124,6 +143,28 @@ def _comment_out(entry: TimelineEntry) -> dict[str, Any]:
         "body": entry.data.get("body", ""),
         "attachments": entry.data.get("attachments", []),
     }
+
+
+@router.post(
+    "/reports",
+    response={201: ReportedOut},
+    summary="Report a problem with the checklist's details (rate limited per person)",
+)
+def report(request: HttpRequest, payload: ReportIn) -> Status:
+    user = actor(request)
+    incident = services.portal_report(
+        by=user,
+        title=payload.title,
+        description=payload.description,
+        started_at=payload.started_at,
+        problem_type=payload.problem_type,
+        component_id=payload.component,
+        users_affected=payload.users_affected,
+        steps=payload.steps,
+        source=Source.API,
+    )
+    found = selectors.similar_open_incidents(incident, viewer=user)
+    return Status(201, {**_similar_out(incident), "similar": [_similar_out(i) for i in found]})
 
 
 @router.get(
