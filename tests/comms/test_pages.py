@@ -246,3 +246,18 @@ def test_forged_unsubscribe_link_is_refused(stakeholder):
     r = client_for().post(f"/comms/unsubscribe/{forged}")
     assert r.status_code == 404
     assert not Unsubscribe.objects.exists()
+
+
+def test_preferences_page_sets_keeps_and_removes_the_apprise_url(member):
+    from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
+
+    on = [f"{t}:email" for t in NOTIFICATION_TRIGGERS]
+    c = client_for(member)
+    r = c.post("/comms/preferences/", {"on": on, "apprise_url": "nonsense"})
+    assert "an Apprise URL looks like scheme://" in text(r)
+    c.post("/comms/preferences/", {"on": on, "apprise_url": "ntfy://ntfy.sh/spacewise-alex"})
+    assert "ntfy://ntfy.sh/…" in text(c.get("/comms/preferences/"))
+    c.post("/comms/preferences/", {"on": on, "apprise_url": ""})
+    assert Preference.objects.get(user=member).apprise_url_hint == "ntfy://ntfy.sh/…"
+    c.post("/comms/preferences/", {"on": on, "apprise_url": "", "apprise_remove": "1"})
+    assert Preference.objects.get(user=member).apprise_url_hint == ""
