@@ -169,7 +169,8 @@ def _enqueue(delivery: Delivery, run_after: dt.datetime | None = None) -> None:
 def _hint(channel: str, address: str) -> str:
     if not address:
         return ""
-    return redact(address) if channel == ChannelKind.APPRISE else address.split("?", 1)[0][:300]
+    # webhook and chat URLs often carry their credentials in the path: show the host only
+    return address if channel == ChannelKind.EMAIL else redact(address)[:300]
 
 
 # -- the worker's side -----------------------------------------------------------------------
@@ -197,7 +198,7 @@ def delivery_attempt(key: str) -> str:
         note = transport_for(delivery.channel).send(message)
     except TransportError as exc:
         return _record_failure(delivery, str(exc), permanent=exc.permanent)
-    except messages.RenderError as exc:
+    except (messages.RenderError, ValueError) as exc:
         return _record_failure(delivery, str(exc), permanent=True)
     except Exception as exc:
         log.exception("delivery %s failed unexpectedly", delivery.pk)
