@@ -14,9 +14,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--email", required=True)
         parser.add_argument("--password", required=True)
-        parser.add_argument(
-            "--role", required=True, choices=["admin", "manager", "member", "stakeholder"]
-        )
+        # validated by the service, so that a bad role is reported with the other problems
+        parser.add_argument("--role", required=True, help="admin, manager, member or stakeholder")
         parser.add_argument("--org", default=None, help="stakeholder organisation")
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
