@@ -299,13 +299,16 @@ class QueueParams:
         return p
 
     def filters(self) -> IncidentFilters:
-        # "open" as a list of statuses rather than "not finished", so that the database can
-        # use its (status, id) index instead of reading every incident
         status = None if self.status == "all" else self.status
-        if status == "open":
+        by_id = SORTS[self.sort].keys[0][0] == "id"
+        if status == "open" and not by_id:
+            # a list of statuses rather than "not finished": the database reads only the open
+            # incidents through its (status, id) index before sorting them
             status = ",".join(sorted(lifecycle.OPEN))
         return IncidentFilters(
-            status=status,
+            # sorted by id, walking the primary key and skipping finished ones stops early
+            open_only=status == "open",
+            status=None if status == "open" else status,
             type=self.type or None,
             severity=self.severity or None,
             assignee=self.assignee or None,
