@@ -31,11 +31,12 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from incidentdesk.accounts.models import User
+from incidentdesk.accounts.models import StakeholderOrg, User
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from incidentdesk.policy.schema import Policy
+from incidentdesk.policy.selectors import active_policy
 
 from . import lifecycle, services
 from .lifecycle import Status
@@ -344,8 +345,6 @@ def queue_stamp() -> int:
 
 
 def _queue_context(request: HttpRequest) -> dict[str, Any]:
-    from incidentdesk.policy.selectors import active_policy
-
     user: User = request.user  # type: ignore[assignment]
     _, policy = active_policy()
     params = QueueParams.from_query(request.GET, policy)
@@ -541,8 +540,6 @@ def triage_state(incident: Incident, policy: Policy, data: QueryDict | None) -> 
     type_key = data.get("type", incident.type or "")
     impact = data.get("impact", incident.impact or "")
     affected = incident.affected_orgs.count()
-    from incidentdesk.accounts.models import StakeholderOrg
-
     total = StakeholderOrg.objects.filter(active=True).count()
     suggested_impact = policy.suggest_impact(affected, total)
     if not impact and suggested_impact:
