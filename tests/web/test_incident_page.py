@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from incidentdesk.incidents.models import Incident, TimelineEntry
+from incidentdesk.incidents.services import incident_report
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +102,45 @@ def test_steps_panel_offers_the_next_action(client_for, member, reported):
         page = c.get(f"/incidents/{reported.ref}").content.decode()
     assert "done late" in page
     assert 'href="#triage">Categorize it' in page
+
+
+def test_reject_reopen_status_and_assign(
+    client_for, member, manager, member2, reported, stakeholder
+):
+    other = incident_report(by=stakeholder, title="Checkout broken")
+    m = client_for(manager)
+    r = post(m, other, "reject", reason="", duplicate_of="")
+    assert r.status_code == 200 and "Reason is required" in r.content.decode()
+    r = post(m, other, "reject", reason="Same problem", duplicate_of="INC-999")
+    assert "No incident INC-999" in r.content.decode()
+    assert "Same problem</textarea>" in r.content.decode()
+    assert (
+        post(m, other, "reject", reason="Same problem", duplicate_of=reported.ref).status_code
+        == 302
+    )
+    other.refresh_from_db()
+    assert other.status == "rejected" and other.duplicate_of_id == reported.pk
+    page = m.get(f"/incidents/{other.ref}").content.decode()
+    assert f">{reported.ref}</a>" in page and "Reason to reopen" in page
+    assert post(m, other, "reopen", reason="Not the same after all").status_code == 302
+    other.refresh_from_db()
+    assert other.status == "reported"
+
+    assert post(m, reported, "assign", assignee=member2.email).status_code == 302
+    reported.refresh_from_db()
+    assert reported.assignee == member2
+    c = client_for(member)
+    assert post(c, reported, "assign", self="1").status_code == 302
+    reported.refresh_from_db()
+    assert reported.assignee == member
+    post(c, reported, "triage", type="functionality", impact="few", severity="")
+    reported.refresh_from_db()
+    assert reported.severity == "P3"  # no severity chosen: the suggestion
+    assert post(c, reported, "status", status="identified").status_code == 302
+    r = post(c, reported, "status", status="closed")
+    assert "Use the close action" in r.content.decode()
+    reported.refresh_from_db()
+    assert reported.status == "identified"
+    page = c.get(f"/incidents/{reported.ref}?kind=status_changed").content.decode()
+    timeline = page[page.index('id="timeline"') :]
+    assert "Status triaged → identified" in timeline and "Categorized as" not in timeline
