@@ -5,6 +5,7 @@ the same expression as below, so the planner uses it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.db import connection
 
@@ -64,7 +65,8 @@ STOPWORDS = frozenset(
     ]
 )
 MAX_TERMS = 24
-PG_DOCUMENT = "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, ''))"
+RANK_POOL = 500
+PG_DOCUMENT = "to_tsvector('english', coalesce(i.title, '') || ' ' || coalesce(i.description, ''))"
 
 
 def terms(text: str) -> list[str]:
@@ -76,25 +78,46 @@ def terms(text: str) -> list[str]:
     return list(seen)[:MAX_TERMS]
 
 
-def ranked_incident_ids(text: str, limit: int = 50) -> list[int]:
-    """Ids of incidents sharing words with `text`, best match first."""
+def ranked_incident_ids(
+    text: str,
+    *,
+    statuses: Sequence[str] | None = None,
+    exclude: int | None = None,
+    limit: int = 50,
+) -> list[int]:
+    """Ids of incidents (in `statuses`, if given) sharing words with `text`, best match
+    first. Filtering by status in the same query keeps ranking to the few open incidents."""
     words = terms(text)
     if not words:
         return []
+    params: list[object] = []
+    where = ""
+    if statuses:
+        where += f" AND i.status IN ({', '.join(['%s'] * len(statuses))})"
+        params += list(statuses)
+    if exclude is not None:
+        where += " AND i.id <> %s"
+        params.append(exclude)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # the GIN index finds the matching candidates (newest first, at most RANK_POOL);
+            # only those have their document built again, once, for the rank
             cursor.execute(
-                f"SELECT id FROM incidents_incident WHERE {PG_DOCUMENT} @@ "
-                "websearch_to_tsquery('english', %s) "
-                f"ORDER BY ts_rank({PG_DOCUMENT}, websearch_to_tsquery('english', %s)) DESC, "
-                "id DESC LIMIT %s",
-                [" or ".join(words), " or ".join(words), limit],
+                "WITH q AS (SELECT websearch_to_tsquery('english', %s) AS q), "
+                f"m AS MATERIALIZED (SELECT i.id FROM incidents_incident i, q "
+                f"WHERE {PG_DOCUMENT} @@ q.q{where} ORDER BY i.id DESC LIMIT %s), "
+                f"c AS MATERIALIZED (SELECT i.id, {PG_DOCUMENT} AS doc "
+                "FROM incidents_incident i JOIN m ON m.id = i.id) "
+                "SELECT c.id FROM c, q ORDER BY ts_rank(c.doc, q.q) DESC, c.id DESC LIMIT %s",
+                [" or ".join(words), *params, RANK_POOL, limit],
             )
         else:
             # words are letters and digits only, so quoting them makes each a plain term
             cursor.execute(
-                "SELECT rowid FROM portal_incident_fts WHERE portal_incident_fts MATCH %s "
-                "ORDER BY rank, rowid DESC LIMIT %s",
-                [" OR ".join(f'"{w}"' for w in words), limit],
+                "SELECT f.rowid FROM portal_incident_fts f "
+                "JOIN incidents_incident i ON i.id = f.rowid "
+                f"WHERE portal_incident_fts MATCH %s{where} "
+                "ORDER BY f.rank, f.rowid DESC LIMIT %s",
+                [" OR ".join(f'"{w}"' for w in words), *params, limit],
             )
         return [row[0] for row in cursor.fetchall()]

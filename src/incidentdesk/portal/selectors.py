@@ -64,7 +64,9 @@ def similar_open_incidents(
     """Open incidents with similar words and the same component (or none recorded), best
     first. With a stakeholder `viewer`, only incidents that viewer may find."""
     text = f"{incident.title}\n{incident.description}"
-    ids = [pk for pk in ranked_incident_ids(text, limit=limit * 10) if pk != incident.pk]
+    ids = ranked_incident_ids(
+        text, statuses=sorted(lifecycle.OPEN), exclude=incident.pk, limit=limit * 10
+    )
     if not ids:
         return []
     qs = Incident.objects.filter(pk__in=ids, status__in=lifecycle.OPEN)
