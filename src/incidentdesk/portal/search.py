@@ -90,7 +90,7 @@ def ranked_incident_ids(
     words = terms(text)
     if not words:
         return []
-    params: list[object] = []
+    params: list[str | int] = []
     where = ""
     if statuses:
         where += f" AND i.status IN ({', '.join(['%s'] * len(statuses))})"
