@@ -87,7 +87,11 @@ def index(request: HttpRequest) -> HttpResponse:
         }
         for incident in selectors.portal_incidents(user)[:200]
     ]
-    return render(request, "portal/index.html", {"nav": "portal", "rows": rows})
+    return render(
+        request,
+        "portal/index.html",
+        {"nav": "portal", "rows": rows, "intake_address": settings.INTAKE_ADDRESS},
+    )
 
 
 def _checklist(problem_type: str) -> list[str]:
