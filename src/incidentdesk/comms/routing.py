@@ -190,7 +190,10 @@ def _delivery(
 
 
 def _people(incident: Incident, audience: str) -> list[User]:
-    active = User.objects.filter(is_active=True)
+    # what planning reads of a person: a fan-out may load thousands
+    active = User.objects.filter(is_active=True).only(
+        "id", "email", "first_name", "last_name", "role", "is_active", "organisation_id"
+    )
     if audience == "manager":
         return list(active.filter(role=Role.MANAGER))
     if audience == "team":
