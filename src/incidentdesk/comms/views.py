@@ -129,9 +129,7 @@ def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
 def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         delivery = services.delivery_retry(by=request.user, delivery_id=pk)  # type: ignore[arg-type]
-    except NotFound:
-        raise
-    except PermissionDenied:
+    except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
         messages.error(request, exc.detail)
