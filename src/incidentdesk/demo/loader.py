@@ -19,6 +19,7 @@ from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, Task
 from incidentdesk.portal.demo import load_portal_demo
 from incidentdesk.reviews.demo import load_history
+from incidentdesk.statuspage.demo import load_statuspage_demo
 
 PASSWORD = "spacewise-demo"
 
@@ -68,6 +69,7 @@ def load() -> bool:
         load_history(people)
         load_portal_demo()
         load_comms_demo(people)
+        load_statuspage_demo(people)
     return True
 
 

@@ -5,10 +5,12 @@ every public read goes through `public_publications()`."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from incidentdesk.core import clock
@@ -26,7 +28,6 @@ from .models import (
     IncidentComponent,
     Maintenance,
     MaintenanceStatus,
-    PageState,
     Publication,
 )
 
@@ -49,12 +50,24 @@ COMPONENT_INDICATOR = {
 }
 
 
+_STATE_SQL = "SELECT version, token, changed_at FROM statuspage_pagestate WHERE id = 1"
+
+
 def page_state() -> tuple[str, dt.datetime]:
-    """(version, changed_at) of everything the page shows."""
-    row = PageState.objects.filter(pk=1).values_list("version", "token", "changed_at").first()
+    """(version, changed_at) of everything the page shows. Read on every public request, so
+    by one plain SELECT: the ORM's query building would cost more than the rest of a cached
+    response."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL)
+        row = cursor.fetchone()
     if row is None:
         return "0", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return f"{row[0]}{row[1]}", row[2]
+    changed = row[2]
+    if isinstance(changed, str):
+        changed = dt.datetime.fromisoformat(changed)
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=dt.UTC)
+    return f"{row[0]}{row[1]}", changed
 
 
 def page_name() -> str:
@@ -352,15 +365,20 @@ def _uptime(
             Day(
                 date=day_start.date(),
                 status=worst_status,
-                partial_minutes=round(minutes.get(ComponentStatus.PARTIAL_OUTAGE, 0)),
-                major_minutes=round(minutes.get(ComponentStatus.MAJOR_OUTAGE, 0)),
-                degraded_minutes=round(minutes.get(ComponentStatus.DEGRADED_PERFORMANCE, 0)),
-                maintenance_minutes=round(minutes.get(ComponentStatus.UNDER_MAINTENANCE, 0)),
+                partial_minutes=_minutes(minutes, ComponentStatus.PARTIAL_OUTAGE),
+                major_minutes=_minutes(minutes, ComponentStatus.MAJOR_OUTAGE),
+                degraded_minutes=_minutes(minutes, ComponentStatus.DEGRADED_PERFORMANCE),
+                maintenance_minutes=_minutes(minutes, ComponentStatus.UNDER_MAINTENANCE),
                 known=total > 0,
             )
         )
     uptime = round(100 * (1 - weighted / counted), 2) if counted else None
     return ComponentView(component, result, uptime)
+
+
+def _minutes(minutes: dict[str, float], status: str) -> int:
+    """Whole minutes, rounded up: a short outage still shows as one."""
+    return math.ceil(minutes.get(status, 0))
 
 
 # -- the overall status ----------------------------------------------------------------------

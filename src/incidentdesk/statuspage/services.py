@@ -21,6 +21,7 @@ from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident, PublicStatus
 from incidentdesk.incidents.selectors import incident_get_for, policy_for
 
+from . import cache
 from .models import (
     Component,
     ComponentGroup,
@@ -57,6 +58,7 @@ def page_bump() -> None:
         PageState.objects.get_or_create(
             pk=1, defaults={"version": 2, "changed_at": now, "token": token}
         )
+    cache.forget()
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -251,7 +251,7 @@ def manage(request: HttpRequest) -> HttpResponseBase:
         except DomainError as exc:
             error = exc
     context = {
-        "nav": "statuspage",
+        "nav": "statusadmin",
         "components": selectors.components(),
         "groups": selectors.groups(),
         "statuses": ComponentStatus.choices,
@@ -334,7 +334,7 @@ def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
             error = exc
     publication = Publication.objects.filter(incident=found).first()
     context = {
-        "nav": "statuspage",
+        "nav": "statusadmin",
         "incident": found,
         "publication": publication,
         "confidential": services.is_confidential(found),
