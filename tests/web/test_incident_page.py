@@ -23,6 +23,9 @@ def test_member_walks_an_incident_through(client_for, member, manager, reported)
     assert "Close incident" not in page
     r = c.get(f"/incidents/{reported.ref}/triage", {"type": "security", "impact": "few"})
     assert "Policy suggests: <strong>P2</strong>" in r.content.decode()
+    r = c.post(f"/incidents/{reported.ref}/triage", {"type": "security", "impact": "all"})
+    assert "Policy suggests: <strong>P1</strong>" in r.content.decode()
+    assert "<h1>Checkout fails with error 500</h1>" in r.content.decode()
     r = post(c, reported, "triage", type="functionality", impact="few", severity="P1")
     assert r.status_code == 200
     assert "Give a reason for overriding" in r.content.decode()

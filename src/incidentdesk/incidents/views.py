@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidentdesk.accounts.models import StakeholderOrg, User
 from incidentdesk.accounts.permissions import can
@@ -704,12 +704,13 @@ def incident_live(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @team_page
-@require_GET
+@require_http_methods(["GET", "POST"])
 def triage_form(request: HttpRequest, ref: str) -> HttpResponse:
-    """The triage form re-rendered for a chosen type and impact: the fragment for htmx, the
-    whole page without JS."""
+    """The triage form re-rendered for a chosen type and impact, writing nothing: the fragment
+    for htmx (GET), the whole page for the form's "Show suggested severity" button (POST)."""
     incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
-    context = _incident_context(request, incident, form="triage", data=request.GET)
+    data = request.POST if request.method == "POST" else request.GET
+    context = _incident_context(request, incident, form="triage", data=data)
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "incidents/_triage.html", context)
     return render(request, "incidents/incident.html", context)
