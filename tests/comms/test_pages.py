@@ -261,3 +261,32 @@ def test_preferences_page_sets_keeps_and_removes_the_apprise_url(member):
     assert Preference.objects.get(user=member).apprise_url_hint == "ntfy://ntfy.sh/…"
     c.post("/comms/preferences/", {"on": on, "apprise_url": "", "apprise_remove": "1"})
     assert Preference.objects.get(user=member).apprise_url_hint == ""
+
+
+def test_admin_edits_a_channel_and_a_bad_template_is_refused(admin, member):
+    channel, _ = services.channel_create(
+        by=admin, name="Chat", kind="apprise", url="json://127.0.0.1:9/a", audiences=["team"]
+    )
+    c = client_for(admin)
+    assert "Channel Chat" in text(c.get(f"/comms/channels/{channel.pk}/"))
+    r = c.post(
+        f"/comms/channels/{channel.pk}/",
+        {"name": "Team chat", "audiences": ["team", "manager"], "template": "S\n{% endif %}"},
+    )
+    assert r.status_code == 200
+    assert "template syntax error" in text(r)
+    r = c.post(
+        f"/comms/channels/{channel.pk}/",
+        {"name": "Team chat", "audiences": ["team", "manager"], "url": "json://127.0.0.1:9/b"},
+    )
+    assert r.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.name, channel.audiences) == ("Team chat", ["team", "manager"])
+    from incidentdesk.comms import crypto
+
+    assert crypto.decrypt(channel.url_encrypted) == "json://127.0.0.1:9/b"
+    assert client_for(member).get(f"/comms/channels/{channel.pk}/").status_code == 403
+    assert (
+        client_for(member).post(f"/comms/channels/{channel.pk}/", {"name": "x"}).status_code == 403
+    )
+    assert Channel.objects.get().name == "Team chat"

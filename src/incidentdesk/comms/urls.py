@@ -12,6 +12,7 @@ urlpatterns = [
     path("comms/deliveries/", views.deliveries_admin, name="deliveries"),
     path("comms/deliveries/<int:pk>/retry", views.delivery_retry, name="retry"),
     path("comms/channels/", views.channels, name="channels"),
+    path("comms/channels/<int:pk>/", views.channel_edit, name="channel_edit"),
     path("comms/channels/<int:pk>/<slug:action>", views.channel_action, name="channel_action"),
     path("comms/preferences/", views.preferences, name="preferences"),
     path("comms/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),

@@ -206,6 +206,56 @@ def channels(request: HttpRequest) -> HttpResponse:
 
 
 @page("channel.manage")
+@require_http_methods(["GET", "POST"])
+def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a channel's name, audiences or wording; a new URL replaces the stored one."""
+    channel = Channel.objects.filter(pk=pk).first()
+    if channel is None:
+        raise NotFound(f"No channel {pk}.")
+    form: dict[str, Any] = {
+        "name": channel.name,
+        "audiences": channel.audiences,
+        "template": channel.template,
+        "url": "",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {
+            "name": request.POST.get("name", ""),
+            "audiences": request.POST.getlist("audiences"),
+            "template": request.POST.get("template", ""),
+            "url": request.POST.get("url", "").strip(),
+        }
+        try:
+            services.channel_update(
+                by=request.user,  # type: ignore[arg-type]
+                channel_id=pk,
+                name=form["name"],
+                audiences=form["audiences"],
+                template=form["template"],
+                url=form["url"] or None,
+            )
+        except (NotFound, PermissionDenied):
+            raise
+        except DomainError as exc:
+            errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
+        else:
+            messages.success(request, f"Channel {form['name'].strip()} saved.")
+            return redirect("comms:channels")
+    return render(
+        request,
+        "comms/channel_edit.html",
+        {
+            "channel": channel,
+            "form": form,
+            "errors": errors,
+            "audiences": services.AUDIENCES,
+            "nav": "channels",
+        },
+    )
+
+
+@page("channel.manage")
 @require_POST
 def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
