@@ -99,6 +99,11 @@ def test_stale_version_over_the_api_is_409(client, member, auth):
         )
     assert r.status_code == 409
     assert "changed by someone else" in r.json()["detail"]
+    with writes_nothing():
+        r = post(client, f"/incidents/{incident.ref}/note", {"body": "x", "version": 1}, auth)
+    assert r.status_code == 409
+    r = post(client, f"/incidents/{incident.ref}/note", {"body": "x", "version": 2}, auth)
+    assert r.status_code == 201
 
 
 def test_report_with_future_start_writes_nothing(client, auth):

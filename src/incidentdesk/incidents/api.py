@@ -332,7 +332,9 @@ def set_status(request: HttpRequest, ref: str, payload: StatusIn) -> dict[str, A
 
 @router.post("/incidents/{ref}/note", response={201: EntryOut})
 def note(request: HttpRequest, ref: str, payload: NoteIn) -> Status:
-    entry = services.incident_add_note(by=actor(request), incident=ref, body=payload.body)
+    entry = services.incident_add_note(
+        by=actor(request), incident=ref, body=payload.body, expected_version=payload.version
+    )
     return Status(201, _entry_out(entry))
 
 
