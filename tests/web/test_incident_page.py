@@ -147,3 +147,15 @@ def test_reject_reopen_status_and_assign(
     page = c.get(f"/incidents/{reported.ref}?kind=status_changed").content.decode()
     timeline = page[page.index('id="timeline"') :]
     assert "Status triaged → identified" in timeline and "Categorized as" not in timeline
+
+
+def test_poll_after_the_session_ended_sends_the_page_to_login(client_for, reported):
+    r = client_for(None).get(
+        f"/incidents/{reported.ref}/live?v=1",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://testserver/incidents/{reported.ref}",
+        },
+    )
+    assert r.status_code == 204
+    assert r["HX-Redirect"] == f"/login/?next=%2Fincidents%2F{reported.ref}"

@@ -12,8 +12,10 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import (
     Case,
     Count,
@@ -62,9 +64,17 @@ FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 def team_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Logged-in team members only; a stakeholder is refused (403) with a way to the portal."""
 
-    @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if request.htmx:  # type: ignore[attr-defined]
+                # a page left open after its session ended: send the whole page to log in
+                # rather than swapping the login form into a fragment
+                response = HttpResponse(status=204)
+                back = request.htmx.current_url_abs_path or "/"  # type: ignore[attr-defined]
+                response["HX-Redirect"] = f"{settings.LOGIN_URL}?{urlencode({'next': back})}"
+                return response
+            return redirect_to_login(request.get_full_path())
         if not request.user.is_team:  # type: ignore[union-attr]
             return forbidden(request, "This page is for the Incident Management Team.")
         try:
