@@ -669,6 +669,7 @@ def _incident_context(
             else []
         ),
         "tasks": list(incident.tasks.select_related("done_by")),
+        "affected_orgs": list(incident.affected_orgs.all()),
         "task_states": TaskState,
         "notes": notes,
         "info_requests": info_requests,
