@@ -276,11 +276,13 @@ def test_recategorizing_records_the_severity_change_and_keeps_tasks(triaged, mem
     assert incident.status == "triaged"
 
 
-def test_finished_incidents_are_not_categorized(resolved, member):
-    with writes_nothing(), pytest.raises(Conflict):
+@pytest.mark.parametrize("severity", ["P3", "P1"], ids=["as suggested", "overridden"])
+def test_finished_incidents_are_not_categorized(resolved, member, severity):
+    with writes_nothing(), pytest.raises(Conflict) as caught:
         s.incident_categorize(
-            by=member, incident=resolved, type="functionality", severity="P3", impact="few"
+            by=member, incident=resolved, type="functionality", severity=severity, impact="few"
         )
+    assert caught.value.detail == f"{resolved.ref} is resolved: reopen it to categorize it again."
 
 
 def test_stakeholder_cannot_categorize(reported, stakeholder):

@@ -279,6 +279,10 @@ def incident_categorize(
     require(by, "incident.categorize")
     with transaction.atomic():
         incident = _locked(by, incident, expected_version)
+        if incident.status in lifecycle.FINISHED:
+            raise Conflict(
+                f"{incident.ref} is {incident.status}: reopen it to categorize it again."
+            )
         policy = policy_for(incident)
         errors = []
         if type not in policy.types:
@@ -313,10 +317,6 @@ def incident_categorize(
                 else f"the affected organisations suggest impact {policy.impacts[suggested_impact or impact].label}"
             )
             raise field_error("reason", f"Give a reason for overriding: {what}.")
-        if incident.status in lifecycle.FINISHED:
-            raise Conflict(
-                f"{incident.ref} is {incident.status}: reopen it to categorize it again."
-            )
         if incident.acknowledged_at is None:
             _acknowledge(incident, by)
         previous = {"type": incident.type, "severity": incident.severity, "impact": incident.impact}
