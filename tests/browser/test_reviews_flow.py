@@ -25,7 +25,9 @@ def test_write_and_publish_a_review_with_an_action_item(page, live_server, membe
     expect(page.get_by_text("Review started from the template.")).to_be_visible()
     expect(page.get_by_label("Impact")).to_contain_text("Duration (reported to resolved): 2h")
 
-    page.get_by_label("Summary", exact=True).fill("Card payments failed in every store for two hours.")
+    page.get_by_label("Summary", exact=True).fill(
+        "Card payments failed in every store for two hours."
+    )
     page.get_by_label("Trigger and contributing factors").fill(
         "An expired certificate; **human error** when renewing."
     )
