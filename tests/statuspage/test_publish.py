@@ -242,3 +242,47 @@ def test_api_link_component_to_unknown_component_is_404(client, member, token_fo
         HTTP_AUTHORIZATION=f"Bearer {token_for(member)}",
     )
     assert response.status_code == 404
+
+
+MANAGEMENT_ENDPOINTS = [
+    ("post", "/api/v1/incidents/{ref}/publish", {}),
+    ("post", "/api/v1/incidents/{ref}/publish-summary", {"title": "t", "body": "b"}),
+    ("post", "/api/v1/incidents/{ref}/unpublish", None),
+    ("post", "/api/v1/incidents/{ref}/components", {"component": 1}),
+    ("delete", "/api/v1/incidents/{ref}/components/1", None),
+    ("get", "/api/v1/statuspage/components", None),
+    ("post", "/api/v1/statuspage/components", {"name": "Billing"}),
+    ("get", "/api/v1/statuspage/components/1", None),
+    ("patch", "/api/v1/statuspage/components/1", {"status": "major_outage"}),
+    ("delete", "/api/v1/statuspage/components/1", None),
+    (
+        "post",
+        "/api/v1/statuspage/maintenances",
+        {
+            "name": "Upgrade",
+            "scheduled_for": "2030-01-01T22:00:00+00:00",
+            "scheduled_until": "2030-01-01T23:00:00+00:00",
+        },
+    ),
+    ("post", "/api/v1/statuspage/maintenances/1/updates", {"status": "in_progress"}),
+]
+
+
+@pytest.mark.parametrize("method, url, body", MANAGEMENT_ENDPOINTS)
+def test_management_api_refuses_anonymous_callers_and_stakeholders(
+    client, stakeholder, token_for, api_component, method, url, body
+):
+    from incidentdesk.statuspage.models import Component, Maintenance
+
+    incident = incident_report(by=stakeholder, title="Checkout errors")
+    url = url.format(ref=incident.ref).replace("/1", f"/{api_component.pk}", 1)
+    kwargs = {"content_type": "application/json"} if body is not None else {}
+    send = getattr(client, method)
+    anonymous = send(url, body, **kwargs) if body is not None else send(url)
+    assert anonymous.status_code == 401
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(stakeholder)}"}
+    denied = send(url, body, **kwargs, **auth) if body is not None else send(url, **auth)
+    assert denied.status_code == 403
+    assert not Publication.objects.exists()
+    assert list(Component.objects.values_list("name", "status")) == [("API", "operational")]
+    assert not Maintenance.objects.exists()

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.permissions import require
 from incidentdesk.core.api import actor
 from incidentdesk.core.errors import FieldError, InvalidInput
 
@@ -223,7 +224,8 @@ def unlink_component(request: HttpRequest, ref: str, component_id: int) -> Any:
 
 @router.get("/statuspage/components", response=list[ComponentOut])
 def list_components(request: HttpRequest) -> Any:
-    actor(request)
+    """The team's view, with whether a status is set by hand. The public reads /api/v2."""
+    require(actor(request), "statuspage.link_components")
     return [_component(c) for c in selectors.components()]
 
 
@@ -242,7 +244,7 @@ def create_component(request: HttpRequest, payload: ComponentIn) -> Any:
 
 @router.get("/statuspage/components/{component_id}", response=ComponentOut)
 def get_component(request: HttpRequest, component_id: int) -> Any:
-    actor(request)
+    require(actor(request), "statuspage.link_components")
     return _component(services.component_get(component_id))
 
 

@@ -27,6 +27,7 @@ from .selectors import page_state
 MAX_ENTRIES = 512
 
 _lock = threading.Lock()
+_render_lock = threading.Lock()
 GZIP_MIN = 1024
 
 
@@ -120,15 +121,12 @@ def cached(*, cors: bool = False) -> Callable[[Renderer], Callable[..., HttpResp
             key = (request.path, request.GET.urlencode(), version, today)
             hit = _store.get(key)
             if hit is None:
-                result = render(request, *args, **kwargs)
-                status = result[2] if len(result) == 3 else 200
-                hit = Entry(result[0], result[1], status)
-                if status == 200:
-                    with _lock:
-                        if _store_version[0] != version or len(_store) >= MAX_ENTRIES:
-                            _store.clear()
-                            _store_version[0] = version
-                        _store[key] = hit
+                # one render per process and version: the threads of a surge that arrive
+                # meanwhile wait for it rather than each rendering the same page
+                with _render_lock:
+                    hit = _store.get(key)
+                    if hit is None:
+                        hit = _render(render, key, version, request, *args, **kwargs)
             if gzip_ok and hit.status == 200 and len(hit.body) > GZIP_MIN:
                 response = HttpResponse(hit.gzipped(), content_type=hit.content_type)
                 response["Content-Encoding"] = "gzip"
@@ -144,6 +142,21 @@ def cached(*, cors: bool = False) -> Callable[[Renderer], Callable[..., HttpResp
         return view
 
     return wrap
+
+
+def _render(
+    render: Renderer, key: Any, version: str, request: HttpRequest, *args: Any, **kwargs: Any
+) -> Entry:
+    result = render(request, *args, **kwargs)
+    status = result[2] if len(result) == 3 else 200
+    entry = Entry(result[0], result[1], status)
+    if status == 200:
+        with _lock:
+            if _store_version[0] != version or len(_store) >= MAX_ENTRIES:
+                _store.clear()
+                _store_version[0] = version
+            _store[key] = entry
+    return entry
 
 
 def _tag(etag: str, gzipped: bool) -> str:

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can
@@ -30,13 +30,13 @@ def _json_404(detail: str) -> tuple[bytes, str, int]:
 # -- the public page -------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @cached()
 def page(request: HttpRequest) -> tuple[bytes, str]:
     return public.page_html(), public.HTML
 
 
-@require_GET
+@require_safe
 @cached()
 def history(request: HttpRequest, page: int = 1) -> tuple[bytes, str] | tuple[bytes, str, int]:
     if not 1 <= page <= 1000:
@@ -44,7 +44,7 @@ def history(request: HttpRequest, page: int = 1) -> tuple[bytes, str] | tuple[by
     return public.history_html(page), public.HTML
 
 
-@require_GET
+@require_safe
 @cached()
 def incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
     found = selectors.incident_by_public_id(public_id)
@@ -53,7 +53,7 @@ def incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[
     return public.incident_html(found), public.HTML
 
 
-@require_GET
+@require_safe
 @cached()
 def maintenance(request: HttpRequest, pk: int) -> tuple[bytes, str] | tuple[bytes, str, int]:
     found = Maintenance.objects.prefetch_related("components", "updates").filter(pk=pk).first()
@@ -69,31 +69,31 @@ def _not_found_html() -> tuple[bytes, str, int]:
     return body.encode(), public.HTML, 404
 
 
-@require_GET
+@require_safe
 @cached()
 def atom(request: HttpRequest) -> tuple[bytes, str]:
     return public.feed_bytes("atom")
 
 
-@require_GET
+@require_safe
 @cached()
 def rss(request: HttpRequest) -> tuple[bytes, str]:
     return public.feed_bytes("rss")
 
 
-@require_GET
+@require_safe
 @cached(cors=True)
 def ics(request: HttpRequest) -> tuple[bytes, str]:
     return public.maintenance_ics(), "text/calendar; charset=utf-8"
 
 
-@require_GET
+@require_safe
 @cached(cors=True)
 def badge(request: HttpRequest) -> tuple[bytes, str]:
     return public.badge_svg(), "image/svg+xml"
 
 
-@require_GET
+@require_safe
 @cached(cors=True)
 def component_badge(request: HttpRequest, pk: int) -> tuple[bytes, str] | tuple[bytes, str, int]:
     component = Component.objects.filter(pk=pk).first()
@@ -106,7 +106,7 @@ def component_badge(request: HttpRequest, pk: int) -> tuple[bytes, str] | tuple[
 
 
 def v2_view(name: str) -> Callable[..., HttpResponseBase]:
-    @require_GET
+    @require_safe
     @cached(cors=True)
     def view(request: HttpRequest) -> tuple[bytes, str]:
         return public.json_bytes(name), public.JSON
@@ -115,7 +115,7 @@ def v2_view(name: str) -> Callable[..., HttpResponseBase]:
     return view
 
 
-@require_GET
+@require_safe
 @cached(cors=True)
 def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
     from .api_v2 import component_json
@@ -126,7 +126,7 @@ def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[byt
     return json.dumps({"component": component_json(component)}).encode(), public.JSON
 
 
-@require_GET
+@require_safe
 @cached(cors=True)
 def v2_incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
     from .api_v2 import incident_json
