@@ -461,6 +461,30 @@ KIND_LABELS = {
     "reopened": "Reopened",
     "sla_due_soon": "SLA due soon",
     "sla_breached": "SLA breached",
+    "delivered": "Notified",
+    "delivery_failed": "Delivery failed",
+    "delivery_retried": "Delivery retried",
+    "stakeholder_comment": "Stakeholder comment",
+    "report_details": "Report details",
+    "org_joined": "Organisation joined",
+    "reporter_joined": "Reporter joined",
+    "merged": "Merged",
+    "followed": "Followed",
+    "unfollowed": "Stopped following",
+    "statuspage_published": "Published on status page",
+    "statuspage_withdrawn": "Withdrawn from status page",
+    "statuspage_component_linked": "Component affected",
+    "statuspage_component_unlinked": "Component no longer affected",
+    "review_started": "Review started",
+    "review_submitted": "Review submitted",
+    "review_commented": "Review comment",
+    "review_published": "Review published",
+    "review_waived": "Review waived",
+    "review_due": "Review due",
+    "action_item_added": "Action item",
+    "action_item_updated": "Action item updated",
+    "action_item_due_soon": "Action item due soon",
+    "action_item_overdue": "Action item overdue",
 }
 
 
@@ -516,6 +540,29 @@ def describe(entry: TimelineEntry, policy: Policy) -> str:
         return f"Reopened as {d.get('to')}: {d.get('reason', '')}"
     if kind in ("sla_due_soon", "sla_breached"):
         return f"{d.get('target', '').capitalize()} target {'due soon' if kind == 'sla_due_soon' else 'breached'}"
+    return _describe_other(kind, d)
+
+
+def _describe_other(kind: str, d: dict[str, Any]) -> str:
+    """Entries written by the communication plan, the portal, the status page and reviews."""
+    if kind in ("delivered", "delivery_failed"):
+        who = " ".join(str(p) for p in (d.get("audience"), d.get("recipient")) if p)
+        text = f"{d.get('trigger') or 'Message'} by {d.get('channel')} to {who}"
+        return text + (f": {d['error']}" if kind == "delivery_failed" and d.get("error") else "")
+    if kind == "stakeholder_comment":
+        return f"Commented: {d.get('body', '')}"
+    if kind == "org_joined":
+        return f"{d.get('organisation')} is affected too" + (
+            f" (from {d['from']})" if d.get("from") else ""
+        )
+    if kind == "merged":
+        return f"Merged {d.get('duplicate')} into this incident"
+    if kind == "review_waived":
+        return f"Review waived: {d.get('reason', '')}"
+    if kind == "action_item_added":
+        return f"Action item “{d.get('title')}” for {d.get('owner')}, due {d.get('due_date')}"
+    if kind == "statuspage_published":
+        return "Published on the status page" + (" (summary only)" if d.get("summary_only") else "")
     return ", ".join(f"{k}: {v}" for k, v in d.items() if isinstance(v, str | int | float))
 
 

@@ -1,0 +1,45 @@
+"""The incident page describes entries written by every part of the product in words."""
+
+from __future__ import annotations
+
+import pytest
+
+from incidentdesk.incidents.models import TimelineEntry
+from incidentdesk.incidents.views import KIND_LABELS, describe
+from incidentdesk.policy.selectors import active_policy
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "text"),
+    [
+        (
+            "delivered",
+            {
+                "trigger": "reported",
+                "channel": "email",
+                "audience": "manager",
+                "recipient": "m@x.test",
+            },
+            "reported by email to manager m@x.test",
+        ),
+        (
+            "delivery_failed",
+            {
+                "trigger": "resolved",
+                "channel": "webhook",
+                "recipient": "https://h.test",
+                "error": "HTTP 500",
+            },
+            "resolved by webhook to https://h.test: HTTP 500",
+        ),
+        ("stakeholder_comment", {"body": "Still broken"}, "Commented: Still broken"),
+        ("org_joined", {"organisation": "Contoso", "from": None}, "Contoso is affected too"),
+        ("merged", {"duplicate": "INC-9"}, "Merged INC-9 into this incident"),
+        ("review_waived", {"reason": "Minor"}, "Review waived: Minor"),
+    ],
+)
+@pytest.mark.django_db
+def test_entries_of_other_areas_read_as_sentences(kind, data, text):
+    _, policy = active_policy()
+    assert kind in KIND_LABELS
+    assert describe(TimelineEntry(kind=kind, data=data), policy) == text
