@@ -10,6 +10,8 @@ from incidentdesk.core.errors import DomainError
 
 class Command(BaseCommand):
     help = "Create an account. A stakeholder needs --org (created when new)."
+    # a one-shot command: Django's system checks would double its start-up time
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--email", required=True)

@@ -13,6 +13,8 @@ from incidentdesk.policy.services import policy_activate_text
 
 class Command(BaseCommand):
     help = "Check, show or load the policy."
+    # a one-shot command: Django's system checks would double its start-up time
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

@@ -10,6 +10,8 @@ from incidentdesk.accounts.services import token_create
 
 class Command(BaseCommand):
     help = "Create an API token for an account. The token is printed once, as the last line."
+    # a one-shot command: Django's system checks would double its start-up time
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
