@@ -219,3 +219,13 @@ EMAIL_FROM = os.environ.get(
 MAILSINK_DIR = DATA_DIR / "mailsink"
 # Seconds a worker holds a delivery; a delivery whose worker died is retried after this.
 DELIVERY_LEASE_SECONDS = int(os.environ.get("INCIDENTDESK_DELIVERY_LEASE", "120"))
+
+# -- public status page (statuspage) --------------------------------------------------------
+# Seconds a browser or CDN may reuse a status page response without asking (0: revalidate).
+STATUSPAGE_MAX_AGE = int(os.environ.get("INCIDENTDESK_STATUSPAGE_MAX_AGE", "0"))
+# Seconds a web process trusts the page version it read; changes elsewhere show within this.
+STATUSPAGE_VERSION_TTL = float(os.environ.get("INCIDENTDESK_STATUSPAGE_VERSION_TTL", "1"))
+# Webhook subscribers on loopback or private addresses are refused unless this is set.
+STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = os.environ.get(
+    "INCIDENTDESK_STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS", ""
+).lower() in ("1", "true", "yes")

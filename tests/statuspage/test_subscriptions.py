@@ -167,3 +167,15 @@ def test_webhook_gets_statuspage_style_json_when_an_admin_allows_private_hosts(
     assert set(body["page"]) == {"id", "status_indicator", "status_description"}
     check(body["incident"], INCIDENT, "$.incident")
     assert body["incident"]["name"] == "API errors"
+
+
+def test_a_webhook_is_unsubscribed_with_its_token_and_an_unknown_token_is_404(settings, client, db):
+    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
+    _, token = subscriptions.subscribe_webhook(url="http://127.0.0.1:9/hook")
+    url = "/api/v1/statuspage/subscribers/unsubscribe"
+    wrong = client.post(url, {"token": "sps_nope"}, content_type="application/json")
+    assert wrong.status_code == 404
+    assert Subscriber.objects.get().unsubscribed_at is None
+    done = client.post(url, {"token": token}, content_type="application/json")
+    assert done.status_code == 204
+    assert Subscriber.objects.get().unsubscribed_at is not None

@@ -292,3 +292,14 @@ def subscribe(request: HttpRequest, payload: SubscribeIn) -> Any:
     return Status(
         201, {"kind": "email", "confirmed": subscriber.confirmed_at is not None, "token": None}
     )
+
+
+class UnsubscribeIn(_In):
+    token: str
+
+
+@router.post("/statuspage/subscribers/unsubscribe", response={204: None}, auth=None)
+def unsubscribe(request: HttpRequest, payload: UnsubscribeIn) -> Any:
+    """Anyone holding a webhook subscription's token ends it."""
+    subscriptions.unsubscribe_webhook(payload.token)
+    return Status(204, None)
