@@ -35,6 +35,7 @@ def test_page_shows_banner_components_active_incident_and_upcoming_maintenance(
     assert "Partial System Outage" in html
     assert "Slow API responses" in html
     assert "A database node is overloaded." in html
+    assert "Affects: API (partial outage)" in html
     assert "Database upgrade" in html
     assert "Frontends" in html and "Website" in html
     assert html.count('class="sp-day') == 2 * 90
