@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidentdesk.incidents.models import TimelineEntry
-from incidentdesk.incidents.views import KIND_LABELS, describe
+from incidentdesk.incidents.timeline_text import KIND_LABELS, describe
 from incidentdesk.policy.selectors import active_policy
 
 

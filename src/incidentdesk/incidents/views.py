@@ -3,9 +3,7 @@ act only through `services`; every action is a POST form carrying the incident's
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -17,18 +15,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import (
-    Case,
     Count,
-    DateTimeField,
-    F,
-    IntegerField,
     Max,
-    Q,
     QuerySet,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Least
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -43,19 +33,19 @@ from incidentdesk.policy.selectors import active_policy
 from . import lifecycle, services
 from .lifecycle import Status
 from .models import Incident, TaskState, TimelineEntry
+from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
 from .selectors import (
     REF,
     IncidentFilters,
     incident_get_for,
     incident_list_for,
-    page_by_id,
     policy_for,
 )
 from .steps import DONE, LATE, NOT_APPLICABLE, PENDING, policy_steps
+from .timeline_text import KIND_LABELS, describe
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
-FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
 # -- access --------------------------------------------------------------------------------
@@ -176,103 +166,6 @@ STATUS_CHOICES = [("open", "Open")] + [(s.value, s.value.capitalize()) for s in 
 STATUS_CHOICES.append(("all", "All"))
 
 
-@dataclass(frozen=True)
-class Sort:
-    label: str
-    keys: tuple[tuple[str, bool], ...]  # (annotation or field, descending)
-
-
-SORTS = {
-    "attention": Sort(
-        "Needs attention",
-        (("q_severity", False), ("q_assigned", False), ("q_next_due", False), ("id", False)),
-    ),
-    "due": Sort("Next SLA due", (("q_next_due", False), ("id", False))),
-    "newest": Sort("Newest", (("id", True),)),
-    "oldest": Sort("Oldest", (("id", False),)),
-}
-
-
-def _annotate_queue(qs: QuerySet[Incident]) -> QuerySet[Incident]:
-    far = Value(FAR_FUTURE, output_field=DateTimeField())
-    ack = Case(
-        When(acknowledged_at__isnull=True, then=F("ack_due_at")), output_field=DateTimeField()
-    )
-    return qs.annotate(
-        q_severity=F("severity"),
-        q_assigned=Case(
-            When(assignee__isnull=True, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        ),
-        q_next_due=Least(
-            Coalesce(ack, far), Coalesce("update_due_at", far), Coalesce("resolve_due_at", far)
-        ),
-    )
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def _encode_keys(values: list[Any]) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_keys(cursor: str, sort: Sort) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        values = json.loads(raw)
-    except ValueError:
-        raise BadCursor from None
-    if not isinstance(values, list) or len(values) != len(sort.keys):
-        raise BadCursor
-    out: list[Any] = []
-    for (name, _), value in zip(sort.keys, values, strict=True):
-        if name == "q_next_due":
-            if not isinstance(value, str):
-                raise BadCursor
-            try:
-                out.append(dt.datetime.fromisoformat(value))
-            except ValueError:
-                raise BadCursor from None
-        elif name in ("id", "q_assigned"):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise BadCursor
-            out.append(value)
-        else:
-            if not isinstance(value, str):
-                raise BadCursor
-            out.append(value)
-    return out
-
-
-def keyset_page(
-    qs: QuerySet[Incident], sort: Sort, cursor: str | None, limit: int
-) -> tuple[list[Incident], str | None]:
-    """Keyset pagination over any sort: rows strictly after the cursor's key, so a deep page
-    costs what the first one does."""
-    if sort.keys == (("id", True),):
-        return page_by_id(qs, cursor, limit)
-    if cursor:
-        values = _decode_keys(cursor, sort)
-        after = Q()
-        for i, (name, desc) in enumerate(sort.keys):
-            step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
-            for j, (prev_name, _) in enumerate(sort.keys[:i]):
-                step &= Q(**{prev_name: values[j]})
-            after |= step
-        qs = qs.filter(after)
-    order = [f"-{name}" if desc else name for name, desc in sort.keys]
-    items = list(qs.order_by(*order)[: limit + 1])
-    next_cursor = None
-    if len(items) > limit:
-        last = items[limit - 1]
-        next_cursor = _encode_keys([getattr(last, name) for name, _ in sort.keys])
-    return items[:limit], next_cursor
-
-
 @dataclass
 class QueueParams:
     status: str = "open"
@@ -358,7 +251,7 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     _, policy = active_policy()
     params = QueueParams.from_query(request.GET, policy)
-    qs = _annotate_queue(params.search(incident_list_for(user, params.filters()))).select_related(
+    qs = annotate_queue(params.search(incident_list_for(user, params.filters()))).select_related(
         "assignee", "policy_version"
     )
     try:
@@ -442,129 +335,6 @@ STATUS_BADGE = {
     "closed": "muted",
     "rejected": "muted",
 }
-
-KIND_LABELS = {
-    "reported": "Reported",
-    "acknowledged": "Acknowledged",
-    "info_requested": "Information requested",
-    "info_provided": "Information provided",
-    "categorized": "Categorized",
-    "severity_changed": "Severity changed",
-    "assigned": "Assigned",
-    "status_changed": "Status changed",
-    "note": "Internal note",
-    "public_update": "Stakeholder update",
-    "task_updated": "Checklist",
-    "resolved": "Resolved",
-    "closed": "Closed",
-    "rejected": "Rejected",
-    "reopened": "Reopened",
-    "sla_due_soon": "SLA due soon",
-    "sla_breached": "SLA breached",
-    "delivered": "Notified",
-    "delivery_failed": "Delivery failed",
-    "delivery_retried": "Delivery retried",
-    "stakeholder_comment": "Stakeholder comment",
-    "report_details": "Report details",
-    "org_joined": "Organisation joined",
-    "reporter_joined": "Reporter joined",
-    "merged": "Merged",
-    "followed": "Followed",
-    "unfollowed": "Stopped following",
-    "statuspage_published": "Published on status page",
-    "statuspage_withdrawn": "Withdrawn from status page",
-    "statuspage_component_linked": "Component affected",
-    "statuspage_component_unlinked": "Component no longer affected",
-    "review_started": "Review started",
-    "review_submitted": "Review submitted",
-    "review_commented": "Review comment",
-    "review_published": "Review published",
-    "review_waived": "Review waived",
-    "review_due": "Review due",
-    "action_item_added": "Action item",
-    "action_item_updated": "Action item updated",
-    "action_item_due_soon": "Action item due soon",
-    "action_item_overdue": "Action item overdue",
-}
-
-
-def describe(entry: TimelineEntry, policy: Policy) -> str:
-    d = entry.data or {}
-    kind = entry.kind
-    if kind == "reported":
-        return f"Reported “{d.get('title', '')}”" + (
-            f" for {d['organisation']}" if d.get("organisation") else ""
-        )
-    if kind == "acknowledged":
-        text = "Acknowledged" + (" late" if d.get("late") else "")
-        return text + (f"; assigned to {d['assignee']}" if d.get("assignee") else "")
-    if kind == "info_requested":
-        return f"Asked the reporter: {d.get('question', '')}"
-    if kind == "info_provided":
-        return f"Answered: {d.get('answer', '')}"
-    if kind == "categorized":
-        t = policy.types.get(d.get("type", ""))
-        i = policy.impacts.get(d.get("impact", ""))
-        text = (
-            f"Categorized as {t.label if t else d.get('type')}, {d.get('severity')}, "
-            f"impact {i.label if i else d.get('impact')}"
-        )
-        if d.get("severity") != d.get("suggested_severity"):
-            text += f" (policy suggests {d.get('suggested_severity')})"
-        if d.get("reason"):
-            text += f". Reason: {d['reason']}"
-        return text
-    if kind == "severity_changed":
-        return f"Severity {d.get('from')} → {d.get('to')}"
-    if kind == "assigned":
-        return f"Assigned to {d.get('to') or 'nobody'}" + (
-            f" (was {d['from']})" if d.get("from") else ""
-        )
-    if kind == "status_changed":
-        return f"Status {d.get('from')} → {d.get('to')}"
-    if kind == "note":
-        return "Wrote an internal note"
-    if kind == "public_update":
-        return f"Stakeholder update ({d.get('status')}): {d.get('body', '')}"
-    if kind == "task_updated":
-        text = f"“{d.get('title')}”: {d.get('from')} → {d.get('to')}"
-        return text + (f". Reason: {d['reason']}" if d.get("reason") else "")
-    if kind == "resolved":
-        return f"Resolved: {d.get('summary', '')}"
-    if kind == "closed":
-        return "Closed"
-    if kind == "rejected":
-        text = f"Rejected: {d.get('reason', '')}"
-        return text + (f" (duplicate of {d['duplicate_of']})" if d.get("duplicate_of") else "")
-    if kind == "reopened":
-        return f"Reopened as {d.get('to')}: {d.get('reason', '')}"
-    if kind in ("sla_due_soon", "sla_breached"):
-        return f"{d.get('target', '').capitalize()} target {'due soon' if kind == 'sla_due_soon' else 'breached'}"
-    return _describe_other(kind, d)
-
-
-def _describe_other(kind: str, d: dict[str, Any]) -> str:
-    """Entries written by the communication plan, the portal, the status page and reviews."""
-    if kind in ("delivered", "delivery_failed"):
-        who = " ".join(str(p) for p in (d.get("audience"), d.get("recipient")) if p)
-        text = f"{d.get('trigger') or 'Message'} by {d.get('channel')} to {who}"
-        return text + (f": {d['error']}" if kind == "delivery_failed" and d.get("error") else "")
-    if kind == "stakeholder_comment":
-        return f"Commented: {d.get('body', '')}"
-    if kind == "org_joined":
-        return f"{d.get('organisation')} is affected too" + (
-            f" (from {d['from']})" if d.get("from") else ""
-        )
-    if kind == "merged":
-        return f"Merged {d.get('duplicate')} into this incident"
-    if kind == "review_waived":
-        return f"Review waived: {d.get('reason', '')}"
-    if kind == "action_item_added":
-        return f"Action item “{d.get('title')}” for {d.get('owner')}, due {d.get('due_date')}"
-    if kind == "statuspage_published":
-        return "Published on the status page" + (" (summary only)" if d.get("summary_only") else "")
-    return ", ".join(f"{k}: {v}" for k, v in d.items() if isinstance(v, str | int | float))
-
 
 NEXT_ACTION = {
     "assess": ("Acknowledge the incident and collect all the information", "#assess"),

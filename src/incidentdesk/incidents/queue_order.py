@@ -1,0 +1,114 @@
+"""The queue's orders and keyset pages: a deep page costs what the first one does."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Least
+
+from .models import Incident
+from .selectors import page_by_id
+
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Sort:
+    label: str
+    keys: tuple[tuple[str, bool], ...]  # (annotation or field, descending)
+
+
+SORTS = {
+    "attention": Sort(
+        "Needs attention",
+        (("q_severity", False), ("q_assigned", False), ("q_next_due", False), ("id", False)),
+    ),
+    "due": Sort("Next SLA due", (("q_next_due", False), ("id", False))),
+    "newest": Sort("Newest", (("id", True),)),
+    "oldest": Sort("Oldest", (("id", False),)),
+}
+
+
+def annotate_queue(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    far = Value(FAR_FUTURE, output_field=DateTimeField())
+    ack = Case(
+        When(acknowledged_at__isnull=True, then=F("ack_due_at")), output_field=DateTimeField()
+    )
+    return qs.annotate(
+        q_severity=F("severity"),
+        q_assigned=Case(
+            When(assignee__isnull=True, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        q_next_due=Least(
+            Coalesce(ack, far), Coalesce("update_due_at", far), Coalesce("resolve_due_at", far)
+        ),
+    )
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def _encode_keys(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_keys(cursor: str, sort: Sort) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        values = json.loads(raw)
+    except ValueError:
+        raise BadCursor from None
+    if not isinstance(values, list) or len(values) != len(sort.keys):
+        raise BadCursor
+    out: list[Any] = []
+    for (name, _), value in zip(sort.keys, values, strict=True):
+        if name == "q_next_due":
+            if not isinstance(value, str):
+                raise BadCursor
+            try:
+                out.append(dt.datetime.fromisoformat(value))
+            except ValueError:
+                raise BadCursor from None
+        elif name in ("id", "q_assigned"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise BadCursor
+            out.append(value)
+        else:
+            if not isinstance(value, str):
+                raise BadCursor
+            out.append(value)
+    return out
+
+
+def keyset_page(
+    qs: QuerySet[Incident], sort: Sort, cursor: str | None, limit: int
+) -> tuple[list[Incident], str | None]:
+    """Keyset pagination over any sort: rows strictly after the cursor's key, so a deep page
+    costs what the first one does."""
+    if sort.keys == (("id", True),):
+        return page_by_id(qs, cursor, limit)
+    if cursor:
+        values = _decode_keys(cursor, sort)
+        after = Q()
+        for i, (name, desc) in enumerate(sort.keys):
+            step = Q(**{f"{name}__{'lt' if desc else 'gt'}": values[i]})
+            for j, (prev_name, _) in enumerate(sort.keys[:i]):
+                step &= Q(**{prev_name: values[j]})
+            after |= step
+        qs = qs.filter(after)
+    order = [f"-{name}" if desc else name for name, desc in sort.keys]
+    items = list(qs.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(items) > limit:
+        last = items[limit - 1]
+        next_cursor = _encode_keys([getattr(last, name) for name, _ in sort.keys])
+    return items[:limit], next_cursor
