@@ -123,6 +123,27 @@ def test_published_review_turns_the_incident_into_postmortem(member, published):
     assert selectors.recent_incidents()[0].status == "postmortem"
 
 
+def test_the_reviews_public_summary_is_the_postmortem_post(member, published, client):
+    from django.db import transaction
+
+    from incidentdesk.incidents import timeline
+
+    summary = "A database node ran out of disk; we now alert at 80 % full."
+    with transaction.atomic():
+        timeline.append(
+            published,
+            kind="review_published",
+            by=member,
+            data={"review": 1, "revision": 1, "public_summary": summary},
+        )
+        published.save()
+    [shown] = selectors.recent_incidents()
+    assert shown.posts[0].status == "postmortem"
+    assert shown.posts[0].body == summary
+    page = client.get(shown.permalink)
+    assert summary in page.content.decode()
+
+
 def test_component_follows_its_worst_published_open_incident(member, published, api_component):
     api_component.refresh_from_db()
     assert api_component.status == "partial_outage"

@@ -180,6 +180,8 @@ def _as_public(p: Publication) -> PublicIncident | None:
     if finished and not any(post.status == "resolved" for post in posts):
         at = incident.resolved_at or incident.rejected_at or incident.updated_at
         posts.append(Post(f"{p.pk}-resolved", "resolved", "This incident has been resolved.", at))
+    if p.postmortem_at is not None and p.postmortem_body:
+        posts.append(Post(f"{p.pk}-postmortem", "postmortem", p.postmortem_body, p.postmortem_at))
     status = posts[-1].status if posts else "investigating"
     if finished:
         status = "resolved"

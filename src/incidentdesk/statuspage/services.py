@@ -583,9 +583,11 @@ def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any
         # it became private (e.g. categorized as Security) after it was published
         publication.withdrawn_at = clock.now()
         publication.save(update_fields=["withdrawn_at"])
-    if entry.kind in REVIEW_PUBLISHED and publication.postmortem_at is None:
-        publication.postmortem_at = clock.now()
-        publication.save(update_fields=["postmortem_at"])
+    if entry.kind in REVIEW_PUBLISHED:
+        # the review's public summary is the postmortem post; a new revision replaces it
+        publication.postmortem_at = publication.postmortem_at or clock.now()
+        publication.postmortem_body = str((entry.data or {}).get("public_summary") or "")
+        publication.save(update_fields=["postmortem_at", "postmortem_body"])
     if entry.kind == "public_update" and not publication.summary_only:
         on_commit_notify(publication.pk, "updated")
     components_refresh_for(incident)
