@@ -49,8 +49,13 @@ def _text(name: str, value: str | None, *, required: bool = True, limit: int = T
     return value
 
 
-def _locked(by: User, incident: Incident | str, expected_version: int | None) -> Incident:
-    """Re-read the incident under a row lock, as `by` may see it; refuse a stale form."""
+def incident_lock(
+    by: User, incident: Incident | str, expected_version: int | None = None
+) -> Incident:
+    """Re-read the incident under a row lock, as `by` may see it; refuse a stale form.
+
+    Every service that changes an incident (here and in other apps) starts with this, inside
+    its transaction."""
     ref = incident if isinstance(incident, str) else incident.ref
     fresh = incident_get_for(by, ref, for_update=True)
     if expected_version is not None and fresh.version != expected_version:
@@ -170,7 +175,7 @@ def incident_acknowledge(
 ) -> Incident:
     require(by, "incident.acknowledge")
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         if incident.status not in lifecycle.OPEN:
             raise Conflict(
                 f"{incident.ref} is {incident.status}: only open incidents are acknowledged."
@@ -198,7 +203,7 @@ def incident_request_info(
     require(by, "incident.request_info")
     question = _text("question", question)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         if incident.status not in lifecycle.OPEN:
             raise Conflict(
                 f"{incident.ref} is {incident.status}: reopen it to ask for information."
@@ -228,7 +233,7 @@ def incident_provide_info(
     require(by, "incident.provide_info")
     answer = _text("answer", answer)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         pending = open_info_requests(incident).select_for_update()
         request = pending.filter(pk=request_id).first() if request_id else pending.first()
         if request is None:
@@ -278,7 +283,7 @@ def incident_categorize(
 ) -> Categorized:
     require(by, "incident.categorize")
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         if incident.status in lifecycle.FINISHED:
             raise Conflict(
                 f"{incident.ref} is {incident.status}: reopen it to categorize it again."
@@ -387,7 +392,7 @@ def incident_assign(
     else:
         require(by, "incident.assign")
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         if incident.status in (Status.CLOSED, Status.REJECTED):
             raise Conflict(f"{incident.ref} is {incident.status}: it takes no assignee.")
         previous = incident.assignee.email if incident.assignee else None
@@ -419,7 +424,7 @@ def incident_set_status(
         )
         raise field_error("status", message)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         previous = _transition(incident, Status(status))
         timeline.append(
             incident, kind="status_changed", by=by, data={"from": previous, "to": status}
@@ -435,7 +440,7 @@ def incident_add_note(
     require(by, "incident.note")
     body = _text("body", body)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         entry = timeline.append(incident, kind="note", by=by, data={"body": body})
         _save(incident)
     return entry
@@ -455,7 +460,7 @@ def incident_post_update(
         raise field_error("status", f"Public status is one of: {', '.join(PublicStatus.values)}.")
     body = _text("body", body, limit=5000)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         if incident.status in (Status.CLOSED, Status.REJECTED):
             raise Conflict(f"{incident.ref} is {incident.status}: it takes no more updates.")
         if status == PublicStatus.RESOLVED and incident.status != Status.RESOLVED:
@@ -489,7 +494,7 @@ def incident_task_update(
         raise field_error("state", f"State is one of: {', '.join(TaskState.values)}.")
     reason = _text("reason", reason, required=state == TaskState.SKIPPED, limit=2000)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         task = Task.objects.select_for_update().filter(incident=incident, pk=task_id).first()
         if task is None:
             raise NotFound(f"{incident.ref} has no task {task_id}.")
@@ -523,7 +528,7 @@ def incident_resolve(
     require(by, "incident.resolve")
     summary = _text("summary", summary)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         previous = _transition(incident, Status.RESOLVED)
         now = clock.now()
         incident.resolved_at = now
@@ -557,7 +562,7 @@ def incident_close(
 ) -> Incident:
     require(by, "incident.close")
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         _transition(incident, Status.CLOSED)
         for check in CLOSE_CHECKS:
             refusal = check(incident)
@@ -580,7 +585,7 @@ def incident_reject(
     require(by, "incident.reject")
     reason = _text("reason", reason, limit=2000)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         original: Incident | None = None
         if duplicate_of:
             try:
@@ -614,7 +619,7 @@ def incident_reopen(
     require(by, "incident.reopen")
     reason = _text("reason", reason, limit=2000)
     with transaction.atomic():
-        incident = _locked(by, incident, expected_version)
+        incident = incident_lock(by, incident, expected_version)
         if incident.status not in lifecycle.FINISHED:
             raise Conflict(
                 f"{incident.ref} is {incident.status}: only resolved, closed or rejected incidents reopen."

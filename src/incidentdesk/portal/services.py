@@ -22,6 +22,7 @@ from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for, parse_ref
+from incidentdesk.incidents.services import incident_lock
 from incidentdesk.policy.selectors import active_policy
 from incidentdesk.statuspage.models import Component
 
@@ -250,9 +251,8 @@ def portal_comment(
             f"At most {TEXT_MAX} characters.",
             [FieldError("body", f"At most {TEXT_MAX} characters.")],
         )
-    ref = incident if isinstance(incident, str) else incident.ref
     with transaction.atomic():
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         if locked.status in (lifecycle.Status.CLOSED, lifecycle.Status.REJECTED):
             raise Conflict(f"{locked.ref} is {locked.status}: report a new problem if it is back.")
         count, total = attachment_usage(locked)
@@ -273,9 +273,8 @@ def portal_comment(
 def portal_follow(*, by: User, incident: Incident | str) -> bool:
     """Follow the incident; False when already following."""
     require(by, "portal.follow")
-    ref = incident if isinstance(incident, str) else incident.ref
     with transaction.atomic():
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         if not _follow(locked, by):
             return False
         timeline.append(locked, kind="followed", by=by, data={"user": by.email})
@@ -286,9 +285,8 @@ def portal_follow(*, by: User, incident: Incident | str) -> bool:
 def portal_unfollow(*, by: User, incident: Incident | str) -> bool:
     """Stop following; False when not following."""
     require(by, "portal.follow")
-    ref = incident if isinstance(incident, str) else incident.ref
     with transaction.atomic():
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         deleted, _ = Follow.objects.filter(incident=locked, user=by).delete()
         if not deleted:
             return False

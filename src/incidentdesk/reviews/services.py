@@ -15,7 +15,7 @@ from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFoun
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import incident_get_for
+from incidentdesk.incidents.services import incident_lock
 from incidentdesk.policy.schema import format_duration
 
 from .models import (
@@ -42,9 +42,7 @@ TITLE_MAX = 300
 
 
 def _locked(by: User, incident: Incident | str) -> Incident:
-    return incident_get_for(
-        by, incident if isinstance(incident, str) else incident.ref, for_update=True
-    )
+    return incident_lock(by, incident)
 
 
 def _review_locked(incident: Incident) -> Review:

@@ -19,7 +19,8 @@ from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFoun
 from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident, PublicStatus
-from incidentdesk.incidents.selectors import incident_get_for, policy_for
+from incidentdesk.incidents.selectors import policy_for
+from incidentdesk.incidents.services import incident_lock
 
 from . import cache
 from .models import (
@@ -345,8 +346,7 @@ def incident_link_component(
             "status", "An incident affects a component: choose a status other than operational."
         )
     with transaction.atomic():
-        ref = incident if isinstance(incident, str) else incident.ref
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         target = component_get(component.pk if isinstance(component, Component) else component)
         link, created = IncidentComponent.objects.get_or_create(
             incident=locked, component=target, defaults={"status": status}
@@ -372,8 +372,7 @@ def incident_unlink_component(
 ) -> None:
     require(by, "statuspage.link_components")
     with transaction.atomic():
-        ref = incident if isinstance(incident, str) else incident.ref
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         target = component_get(component.pk if isinstance(component, Component) else component)
         deleted, _ = IncidentComponent.objects.filter(incident=locked, component=target).delete()
         if not deleted:
@@ -450,8 +449,7 @@ def incident_publish(
     """Show a non-private incident on the public page; its public updates become its posts."""
     require(by, "statuspage.publish")
     with transaction.atomic():
-        ref = incident if isinstance(incident, str) else incident.ref
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         if is_confidential(locked):
             raise Conflict(
                 f"{locked.ref} is private: only a manager can publish a public summary of it."
@@ -497,8 +495,7 @@ def incident_publish_summary(
     if errors:
         raise InvalidInput("The summary was not published.", errors)
     with transaction.atomic():
-        ref = incident if isinstance(incident, str) else incident.ref
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         publication = _publish(
             locked,
             by=by,
@@ -516,8 +513,7 @@ def incident_publish_summary(
 def incident_unpublish(*, by: User, incident: Incident | str) -> Publication:
     require(by, "statuspage.publish")
     with transaction.atomic():
-        ref = incident if isinstance(incident, str) else incident.ref
-        locked = incident_get_for(by, ref, for_update=True)
+        locked = incident_lock(by, incident)
         publication = _publication_for(locked)
         if publication is None or publication.withdrawn_at is not None:
             raise NotFound(f"{locked.ref} is not on the status page.")
