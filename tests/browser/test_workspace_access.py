@@ -51,7 +51,12 @@ def test_keyboard_only_triage_at_phone_width(new_page, live_server):
     page.keyboard.press("ArrowDown")  # Functionality
     page.keyboard.press("ArrowDown")  # Security
     page.keyboard.press("ArrowDown")  # Performance
+    # changes made while a suggestion is on its way queue up, the last one wins; wait for it
+    page.wait_for_function("document.querySelectorAll('.htmx-request').length === 0")
     expect(page.locator("#triage-suggestion")).to_contain_text("Policy suggests: P3")
+    expect(page.locator("#triage-type")).to_have_value("performance")
+    # the suggestion arrived without taking the keyboard user's place away
+    assert page.evaluate("document.activeElement.id") == "triage-type"
     _tab_to(page, "#triage-severity")
     page.keyboard.press("ArrowUp")  # P2: an override
     _tab_to(page, "#triage-reason")
