@@ -64,7 +64,8 @@ class Incident(models.Model):
     )
 
     # the chain's head: hash and seq of the last timeline entry; `version` bumps on every
-    # change so that a form posted against an older state is recognised as stale
+    # change a person makes so that a form posted against an older state is recognised as
+    # stale (entries the system writes, such as deliveries, leave it as it is)
     timeline_seq = models.PositiveIntegerField(default=0)
     timeline_head = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=0)

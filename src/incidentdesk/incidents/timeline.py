@@ -22,7 +22,11 @@ def scope_of(incident: Incident) -> str:
 
 def append(incident: Incident, *, kind: str, by: Any, data: dict[str, Any]) -> TimelineEntry:
     """Append one entry. The caller holds the incident's row lock inside a transaction and
-    saves the incident afterwards (this sets its chain head, version and updated_at)."""
+    saves the incident afterwards (this sets its chain head and updated_at).
+
+    An entry a person writes advances the incident's `version`, which a form loaded before it
+    must match; an entry the system writes (a delivery, an SLA warning, a reminder) records
+    what happened without changing the incident, so it leaves forms in people's hands valid."""
     seq = incident.timeline_seq + 1
     prev = incident.timeline_head or chain.GENESIS
     at = clock.now()
@@ -43,7 +47,8 @@ def append(incident: Incident, *, kind: str, by: Any, data: dict[str, Any]) -> T
     )
     incident.timeline_seq = seq
     incident.timeline_head = digest
-    incident.version += 1
+    if by is not None:
+        incident.version += 1
     incident.updated_at = at
     entry_appended.send(sender=TimelineEntry, incident=incident, entry=entry)
     return entry

@@ -505,7 +505,9 @@ def _incident_context(
         "data": data if data is not None else QueryDict(),
         "errors": errors or {},
         "poll_seconds": POLL_SECONDS,
-        "live_query": urlencode({"v": incident.version, **({"kind": kind} if kind else {})}),
+        "live_query": urlencode(
+            {"v": incident.version, "s": incident.timeline_seq, **({"kind": kind} if kind else {})}
+        ),
     }
 
 
@@ -521,13 +523,16 @@ def incident_detail(request: HttpRequest, ref: str) -> HttpResponse:
 @team_page
 @require_GET
 def incident_live(request: HttpRequest, ref: str) -> HttpResponse:
-    """Polled by the open incident page: 204 while its version is unchanged; otherwise the
-    changed panels, swapped in place (the forms keep what the user is typing)."""
+    """Polled by the open incident page: 204 while nothing was written; otherwise the
+    changed panels, swapped in place (the forms keep what the user is typing). Only a change
+    by a person (a new version) comes with the advice to reload before acting; entries the
+    system writes (deliveries, SLA warnings) just appear."""
     incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
-    if request.GET.get("v") == str(incident.version):
+    same_version = request.GET.get("v") == str(incident.version)
+    if same_version and request.GET.get("s") == str(incident.timeline_seq):
         return HttpResponse(status=204)
     context = _incident_context(request, incident)
-    context["changed"] = True
+    context["changed"] = not same_version
     return render(request, "incidents/_incident_live.html", context)
 
 
