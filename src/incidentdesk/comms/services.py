@@ -7,12 +7,13 @@ import base64
 import datetime as dt
 import logging
 import secrets
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
@@ -179,32 +180,90 @@ def _hint(channel: str, address: str) -> str:
 def delivery_attempt(key: str) -> str:
     """Claim the delivery `key` under a lease, send it, record the outcome. Safe to call
     twice or concurrently: only the holder of the lease sends. Returns what happened."""
-    now = clock.now()
+    outcomes = deliveries_attempt([key])
+    return next(iter(outcomes)) if outcomes else "nothing to do"
+
+
+def deliveries_attempt(keys: list[str]) -> dict[str, int]:
+    """Attempt a batch of deliveries, as one worker task does for a fan-out: claim the due
+    ones in one transaction, send each, and record the outcomes together (one incident lock
+    and one write per incident rather than per delivery). The same guarantees as for one: only
+    the holder of a lease sends, and a batch whose lease runs short stops sending and hands
+    the rest to a task of their own. Returns how many were sent, failed, retried or skipped."""
     lease = dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    claimed = _claim(keys, lease)
+    outcomes: dict[str, int] = {}
+
+    def count(outcome: str, n: int = 1) -> None:
+        outcomes[outcome] = outcomes.get(outcome, 0) + n
+
+    if len(claimed) < len(keys):
+        count("nothing to do", len(keys) - len(claimed))
+    # stop while half the lease is left: a send can take a connection timeout or two
+    stop_at = time.monotonic() + lease.total_seconds() / 2
+    finished: list[tuple[Delivery, bool, str]] = []
+    for i, delivery in enumerate(claimed):
+        if time.monotonic() >= stop_at:
+            _hand_over(claimed[i:])
+            count("handed over", len(claimed) - i)
+            break
+        outcome, note = _send(delivery)
+        if outcome == "retry":
+            count(_record_failure(delivery, note, permanent=False))
+        else:
+            finished.append((delivery, outcome == "sent", note))
+            count(outcome)
+    _record_outcomes(finished)
+    return outcomes
+
+
+def _claim(keys: list[str], lease: dt.timedelta) -> list[Delivery]:
+    now = clock.now()
     claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     with transaction.atomic():
-        delivery = (
+        claimed = list(
             Delivery.objects.select_for_update()
-            .filter(claimable, key=key, state=DeliveryState.QUEUED, next_attempt_at__lte=now)
-            .first()
+            .filter(claimable, key__in=keys, state=DeliveryState.QUEUED, next_attempt_at__lte=now)
+            .order_by("id")
         )
-        if delivery is None:
-            return "nothing to do"
-        delivery.claimed_until = now + lease
+        if not claimed:
+            return []
+        until = now + lease
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            claimed_until=until, attempts=F("attempts") + 1
+        )
+    for delivery in claimed:
+        delivery.claimed_until = until
         delivery.attempts += 1
-        delivery.save(update_fields=["claimed_until", "attempts"])
+    return claimed
+
+
+def _send(delivery: Delivery) -> tuple[str, str]:
+    """("sent" | "failed" | "retry", the transport's note or the error)."""
     try:
         message = _message(delivery)
-        note = transport_for(delivery.channel).send(message)
+        return "sent", transport_for(delivery.channel).send(message)
     except TransportError as exc:
-        return _record_failure(delivery, str(exc), permanent=exc.permanent)
+        final = exc.permanent or delivery.attempts >= MAX_ATTEMPTS
+        return ("failed" if final else "retry"), str(exc)
     except (messages.RenderError, ValueError) as exc:
-        return _record_failure(delivery, str(exc), permanent=True)
+        return "failed", str(exc)
     except Exception as exc:
         log.exception("delivery %s failed unexpectedly", delivery.pk)
-        return _record_failure(delivery, f"unexpected error: {exc}", permanent=False)
-    _record_outcome(delivery, sent=True, note=note)
-    return "sent"
+        final = delivery.attempts >= MAX_ATTEMPTS
+        return ("failed" if final else "retry"), f"unexpected error: {exc}"
+
+
+def _hand_over(rest: list[Delivery]) -> None:
+    """Release deliveries claimed but not attempted, under a task of their own."""
+    from .tasks import deliver_many
+
+    with transaction.atomic():
+        task_id = deliver_many.enqueue([d.key for d in rest]).id
+        for delivery in rest:
+            Delivery.objects.filter(
+                pk=delivery.pk, state=DeliveryState.QUEUED, claimed_until=delivery.claimed_until
+            ).update(claimed_until=None, attempts=F("attempts") - 1, task_id=task_id)
 
 
 def _message(delivery: Delivery) -> OutgoingMessage:
@@ -258,7 +317,7 @@ def _message(delivery: Delivery) -> OutgoingMessage:
 
 def _record_failure(delivery: Delivery, error: str, *, permanent: bool) -> str:
     if permanent or delivery.attempts >= MAX_ATTEMPTS:
-        _record_outcome(delivery, sent=False, note=error)
+        _record_outcomes([(delivery, False, error)])
         return "failed"
     with transaction.atomic():
         fresh = Delivery.objects.select_for_update().get(pk=delivery.pk)
@@ -272,38 +331,52 @@ def _record_failure(delivery: Delivery, error: str, *, permanent: bool) -> str:
     return "retry"
 
 
-def _record_outcome(delivery: Delivery, *, sent: bool, note: str) -> None:
-    """The final state, and its timeline entry on the incident under the incident's lock."""
-    with transaction.atomic():
-        incident = None
-        if delivery.incident_id is not None:
-            incident = (
-                Incident.objects.select_for_update()
-                .only(*CHAIN_FIELDS)
-                .get(pk=delivery.incident_id)
-            )
-        now = clock.now()
-        done = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.QUEUED).update(
-            state=DeliveryState.SENT if sent else DeliveryState.FAILED,
-            claimed_until=None,
-            sent_at=now if sent else None,
-            last_error="" if sent else note[:2000],
-        )
-        if not done or incident is None:
-            return
-        data = {
-            "trigger": delivery.trigger or None,
-            "audience": delivery.audience or None,
-            "channel": delivery.channel,
-            "recipient": delivery.recipient,
-            "delivery": delivery.pk,
-            "attempts": delivery.attempts,
-        }
-        data["note" if sent else "error"] = note[:500]
-        timeline.append(
-            incident, kind="delivered" if sent else "delivery_failed", by=None, data=data
-        )
-        incident.save(update_fields=list(CHAIN_FIELDS[1:]))
+def _record_outcomes(finished: list[tuple[Delivery, bool, str]]) -> None:
+    """Final states, each with its timeline entry on its incident: one transaction and one
+    lock per incident."""
+    by_incident: dict[int | None, list[tuple[Delivery, bool, str]]] = {}
+    for item in finished:
+        by_incident.setdefault(item[0].incident_id, []).append(item)
+    for incident_id, items in by_incident.items():
+        with transaction.atomic():
+            incident = None
+            if incident_id is not None:
+                incident = (
+                    Incident.objects.select_for_update().only(*CHAIN_FIELDS).get(pk=incident_id)
+                )
+            appended = False
+            for delivery, sent, note in items:
+                if _record_outcome(incident, delivery, sent=sent, note=note):
+                    appended = True
+            if incident is not None and appended:
+                incident.save(update_fields=list(CHAIN_FIELDS[1:]))
+
+
+def _record_outcome(
+    incident: Incident | None, delivery: Delivery, *, sent: bool, note: str
+) -> bool:
+    """One final state, and its timeline entry when the delivery belongs to `incident` (whose
+    row lock the caller holds). False when another attempt recorded it first."""
+    now = clock.now()
+    done = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.QUEUED).update(
+        state=DeliveryState.SENT if sent else DeliveryState.FAILED,
+        claimed_until=None,
+        sent_at=now if sent else None,
+        last_error="" if sent else note[:2000],
+    )
+    if not done or incident is None:
+        return False
+    data = {
+        "trigger": delivery.trigger or None,
+        "audience": delivery.audience or None,
+        "channel": delivery.channel,
+        "recipient": delivery.recipient,
+        "delivery": delivery.pk,
+        "attempts": delivery.attempts,
+    }
+    data["note" if sent else "error"] = note[:500]
+    timeline.append(incident, kind="delivered" if sent else "delivery_failed", by=None, data=data)
+    return True
 
 
 def deliveries_sweep() -> int:

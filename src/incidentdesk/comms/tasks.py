@@ -14,11 +14,7 @@ def deliver(key: str) -> str:
 
 @task()
 def deliver_many(keys: list[str]) -> dict[str, int]:
-    outcomes: dict[str, int] = {}
-    for key in keys:
-        outcome = services.delivery_attempt(key)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    return services.deliveries_attempt(keys)
 
 
 @task()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
@@ -26,9 +28,26 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+# a public update's body is rendered once for the thousands of e-mails that carry it; long
+# texts are rare and not worth the memory
+CACHED_UP_TO = 16_384
+
+
 def render_markdown(text: str | None) -> SafeString:
-    html = _md.render(text or "")
-    clean = nh3.clean(
+    text = text or ""
+    html = _render_cached(text) if len(text) <= CACHED_UP_TO else _render(text)
+    # nh3 has just sanitized it
+    return mark_safe(html)
+
+
+@lru_cache(maxsize=256)
+def _render_cached(text: str) -> str:
+    return _render(text)
+
+
+def _render(text: str) -> str:
+    html = _md.render(text)
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -36,5 +55,3 @@ def render_markdown(text: str | None) -> SafeString:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    # nh3 has just sanitized it
-    return mark_safe(clean)
