@@ -160,7 +160,7 @@ def test_timeline_verify_finds_a_hand_edited_row(demo_dir):
 
 
 def test_backup_and_restore_into_a_new_data_dir(demo_dir, tmp_path):
-    backup = tmp_path / "backup.json"
+    backup = tmp_path / "backup.zip"
     run(demo_dir, "backup", str(backup))
     restored = tmp_path / "restored"
     done = run(restored, "restore", str(backup))
