@@ -137,3 +137,19 @@ def test_task_update_over_the_api(client, member, auth):
         "skipped",
         member.email,
     )
+
+
+def test_stakeholder_reports_through_the_core_api_are_rate_limited(
+    client, settings, stakeholder, member, token_for, auth
+):
+    settings.PORTAL_REPORTS_PER_HOUR = 2
+    theirs = {"HTTP_AUTHORIZATION": f"Bearer {token_for(stakeholder)}"}
+    for n in range(2):
+        assert post(client, "/incidents", {"title": f"Report {n}"}, theirs).status_code == 201
+    with writes_nothing():
+        r = post(client, "/incidents", {"title": "Report 3"}, theirs)
+    assert r.status_code == 429
+    assert "2 problems in the last hour" in r.json()["detail"]
+    # the team is not limited: an alert source may open many at once
+    for n in range(3):
+        assert post(client, "/incidents", {"title": f"Alert {n}"}, auth).status_code == 201

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from incidentdesk.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from incidentdesk.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited
 from incidentdesk.incidents import services as core
 from incidentdesk.portal import services
 from incidentdesk.portal.files import Upload
@@ -84,7 +84,7 @@ def test_total_size_per_incident_is_bounded(stakeholder):
 def test_flood_of_reports_is_rate_limited(stakeholder):
     report(stakeholder, title="one")
     report(stakeholder, title="two")
-    with pytest.raises(services.RateLimited) as exc:
+    with pytest.raises(RateLimited) as exc:
         report(stakeholder, title="three")
     assert exc.value.status_code == 429
     assert "2 problems in the last hour" in exc.value.detail

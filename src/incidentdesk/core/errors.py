@@ -49,6 +49,11 @@ class Conflict(DomainError):
         super().__init__(detail, errors or [], 409)
 
 
+class RateLimited(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, [], 429)
+
+
 def field_error(field_name: str, message: str) -> InvalidInput:
     """A single-field validation failure."""
     return InvalidInput(message, [FieldError(field_name, message)])

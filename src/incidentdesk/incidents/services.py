@@ -9,12 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from incidentdesk.accounts.models import Role, StakeholderOrg, User
 from incidentdesk.accounts.permissions import can, require
 from incidentdesk.core import clock
-from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
+from incidentdesk.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    field_error,
+)
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 
@@ -99,6 +107,28 @@ def _org_by_name(name: str) -> StakeholderOrg:
 # -- step 1: report, acknowledge, collect information -----------------------------------------
 
 
+def report_rate_check(by: User) -> None:
+    """A stakeholder reports at most INCIDENTDESK_REPORTS_PER_HOUR problems an hour, by any
+    way in (portal, e-mail, API); the team is not limited."""
+    if by.role != Role.STAKEHOLDER:
+        return
+    limit = settings.PORTAL_REPORTS_PER_HOUR
+    since = clock.now() - dt.timedelta(hours=1)
+    recent = list(
+        Incident.objects.filter(reporter=by, reported_at__gte=since)
+        .order_by("reported_at")
+        .values_list("reported_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        again = recent[0] + dt.timedelta(hours=1)
+        raise RateLimited(
+            f"You have reported {limit} problem{'s' if limit != 1 else ''} in the last hour, "
+            "the most we accept from one "
+            f"person. Add to one of your open reports instead, or report again after "
+            f"{again:%H:%M} UTC."
+        )
+
+
 def incident_report(
     *,
     by: User,
@@ -109,6 +139,7 @@ def incident_report(
     source: str = "api",
 ) -> Incident:
     require(by, "incident.report")
+    report_rate_check(by)
     errors: list[FieldError] = []
     title = (title or "").strip()
     if not title:

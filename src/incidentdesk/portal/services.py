@@ -17,12 +17,12 @@ from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
 from incidentdesk.comms.services import message_queue
 from incidentdesk.core import clock
-from incidentdesk.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
+from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for, parse_ref
-from incidentdesk.incidents.services import incident_lock
+from incidentdesk.incidents.services import incident_lock, report_rate_check
 from incidentdesk.policy.selectors import active_policy
 from incidentdesk.statuspage.models import Component
 
@@ -33,29 +33,6 @@ from .selectors import joinable_incidents
 
 TEXT_MAX = 20_000
 USERS_AFFECTED_MAX = 10_000_000
-
-
-class RateLimited(DomainError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, [], 429)
-
-
-def _check_rate(by: User) -> None:
-    limit = settings.PORTAL_REPORTS_PER_HOUR
-    since = clock.now() - dt.timedelta(hours=1)
-    recent = list(
-        Incident.objects.filter(reporter=by, reported_at__gte=since)
-        .order_by("reported_at")
-        .values_list("reported_at", flat=True)[:limit]
-    )
-    if len(recent) >= limit:
-        again = recent[0] + dt.timedelta(hours=1)
-        raise RateLimited(
-            f"You have reported {limit} problem{'s' if limit != 1 else ''} in the last hour, "
-            "the most we accept from one "
-            f"person. Add to one of your open reports instead, or report again after "
-            f"{again:%H:%M} UTC."
-        )
 
 
 @contextmanager
@@ -171,7 +148,7 @@ def portal_report(
     """Report a problem with everything the policy's checklist asks for. The reporter follows
     the incident from then on."""
     require(by, "incident.report")
-    _check_rate(by)
+    report_rate_check(by)
     steps = (steps or "").strip()
     component = _check_report(
         title=title,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from incidentdesk.accounts.models import StakeholderOrg, User
 from incidentdesk.accounts.permissions import can
-from incidentdesk.core.errors import DomainError, InvalidInput, NotFound
+from incidentdesk.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import incident_get_for, open_info_requests
@@ -136,7 +136,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 steps=data["steps"],
                 uploads=uploads_from(data["attachments"]),
             )
-        except services.RateLimited as exc:
+        except RateLimited as exc:
             form.add_error(None, exc.detail)
             status = exc.status_code
         except InvalidInput as exc:
