@@ -5,15 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import tomlkit
 from django.conf import settings
 from django.db import transaction
+from tomlkit.items import AoT
 
 from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
+from incidentdesk.core.errors import Conflict, NotFound, field_error
 from incidentdesk.core.services import audit_record
 
 from . import loader
 from .models import PolicyVersion
+from .schema import Policy
+from .selectors import active_policy
 
 
 def policy_activate_text(*, by: Any, text: str, source: str) -> PolicyVersion:
@@ -63,3 +68,133 @@ def policy_sync_from_file() -> PolicyVersion:
     if existing is not None and active is not None:
         return active
     return policy_activate_text(by=None, text=text, source=str(path))
+
+
+# -- the guideline library -------------------------------------------------------------------
+# Guidelines are edited in the active policy's own text, so that its comments, order and
+# layout survive: the manager who exports it (`incidentdesk policy show`) gets back the file
+# they wrote, with the checklists changed.
+
+Target = tuple[str, str | None]
+
+
+def _label(policy: Policy, target: Target) -> str:
+    type_key, severity = target
+    label = policy.types[type_key].label if type_key in policy.types else type_key
+    return label + (f" {severity}" if severity else "")
+
+
+def _active_for_edit(by: Any, expected_version: int | None) -> tuple[PolicyVersion, Policy]:
+    require(by, "policy.edit")
+    version, policy = active_policy()
+    if expected_version is not None and version.pk != expected_version:
+        raise Conflict(
+            "The policy was changed by someone else since you opened this form; check your "
+            "change against the current policy and save again."
+        )
+    return version, policy
+
+
+def _guideline_tables(doc: tomlkit.TOMLDocument) -> AoT:
+    existing = doc.get("guidelines")
+    if isinstance(existing, AoT):
+        return existing
+    tables = tomlkit.aot()
+    doc.append("guidelines", tables)
+    return tables
+
+
+def _find(tables: AoT, target: Target) -> int | None:
+    for i, table in enumerate(tables):
+        if (table.get("type"), table.get("severity")) == target:
+            return i
+    return None
+
+
+def guideline_save(
+    *,
+    by: Any,
+    type_key: str,
+    severity: str | None,
+    steps: list[str],
+    original: Target | None = None,
+    expected_version: int | None = None,
+) -> PolicyVersion:
+    """Create the guideline for (type, severity), or replace `original` with it: a new active
+    policy version. Raises PolicyInvalid (nothing stored) when the result is not a valid
+    policy, InvalidInput when another guideline has that type and severity already."""
+    version, policy = _active_for_edit(by, expected_version)
+    target: Target = (type_key, severity or None)
+    known = {(g.type, g.severity) for g in policy.guidelines}
+    if original is not None and original not in known:
+        raise NotFound("No such guideline in the active policy.")
+    if target != original and target in known:
+        raise field_error(
+            "severity", "A guideline for this type and severity exists already: edit it."
+        )
+    doc = tomlkit.parse(version.text)
+    tables = _guideline_tables(doc)
+    at = _find(tables, original) if original is not None else None
+    table = tables[at] if at is not None else tomlkit.table()
+    for key in ("severity", "steps"):
+        if key in table:
+            del table[key]
+    table["type"] = type_key
+    if severity:
+        table["severity"] = severity
+    listed = tomlkit.array()
+    for step in steps:
+        listed.add_line(step, indent="  ")  # laid out as the policy file lays out its lists
+    listed.add_line(indent="")
+    table["steps"] = listed
+    if at is None:
+        table.add(tomlkit.nl())
+        tables.append(table)
+    with transaction.atomic():
+        new_version = policy_activate_text(
+            by=by, text=tomlkit.dumps(doc), source=f"guideline library ({by.email})"
+        )
+        audit_record(
+            by=by,
+            kind="guideline_saved",
+            data={
+                "type": type_key,
+                "severity": severity or None,
+                "replaced": list(original) if original and original != target else None,
+                "steps": len(steps),
+                "policy_version": new_version.pk,
+            },
+        )
+    return new_version
+
+
+def guideline_delete(
+    *, by: Any, type_key: str, severity: str | None, expected_version: int | None = None
+) -> PolicyVersion:
+    """Remove the guideline for (type, severity): a new active policy version. Incidents
+    already categorized keep the checklist they were given."""
+    version, policy = _active_for_edit(by, expected_version)
+    target: Target = (type_key, severity or None)
+    doc = tomlkit.parse(version.text)
+    tables = _guideline_tables(doc)
+    at = _find(tables, target)
+    if at is None:
+        raise NotFound("No such guideline in the active policy.")
+    del tables[at]
+    if not len(tables):
+        del doc["guidelines"]
+    with transaction.atomic():
+        new_version = policy_activate_text(
+            by=by, text=tomlkit.dumps(doc), source=f"guideline library ({by.email})"
+        )
+        audit_record(
+            by=by,
+            kind="guideline_deleted",
+            data={
+                "type": type_key,
+                "severity": severity or None,
+                "label": _label(policy, target),
+                "policy_version": new_version.pk,
+            },
+        )
+    return new_version

@@ -12,4 +12,9 @@ urlpatterns = [
         views.guideline_edit,
         name="guideline_edit",
     ),
+    path(
+        "guidelines/<slug:type_key>/<slug:severity>/delete/",
+        views.guideline_delete,
+        name="guideline_delete",
+    ),
 ]

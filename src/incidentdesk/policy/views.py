@@ -3,11 +3,9 @@ Every save is a new policy version, activated through `services.policy_activate_
 
 from __future__ import annotations
 
-import tomllib
 from functools import wraps
 from typing import Any
 
-import tomli_w
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,13 +13,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from incidentdesk.accounts.permissions import can
+from incidentdesk.core.errors import Conflict, InvalidInput
 
+from . import services
 from .forms import GuidelineForm
 from .loader import PolicyInvalid
-from .models import PolicyVersion
 from .schema import Policy
 from .selectors import active_policy
-from .services import policy_activate_text
 
 ANY = "any"
 
@@ -118,28 +116,6 @@ def guideline_coverage(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _with_guideline(
-    text: str,
-    type_key: str,
-    severity: str | None,
-    steps: list[str],
-    replace: tuple[str, str | None] | None,
-) -> str:
-    data = tomllib.loads(text)
-    guidelines = [
-        g
-        for g in data.get("guidelines", [])
-        if replace is None or (g.get("type"), g.get("severity")) != replace
-    ]
-    entry: dict[str, Any] = {"type": type_key}
-    if severity:
-        entry["severity"] = severity
-    entry["steps"] = steps
-    guidelines.append(entry)
-    data["guidelines"] = guidelines
-    return tomli_w.dumps(data)
-
-
 def _editor(request: HttpRequest, original: tuple[str, str | None] | None) -> HttpResponse:
     version, policy = active_policy()
     current = None
@@ -150,36 +126,29 @@ def _editor(request: HttpRequest, original: tuple[str, str | None] | None) -> Ht
     if request.method == "POST":
         form = GuidelineForm(request.POST, policy=policy)
         if form.is_valid():
-            if form.cleaned_data["policy_version"] != version.pk:
-                messages.error(
-                    request,
-                    "The policy was changed by someone else since you opened this form; "
-                    "your checklist is kept below: check it against the current policy and save again.",
+            type_key = form.cleaned_data["type"]
+            severity = form.cleaned_data["severity"] or None
+            try:
+                new_version = services.guideline_save(
+                    by=request.user,
+                    type_key=type_key,
+                    severity=severity,
+                    steps=form.cleaned_data["steps"],
+                    original=original,
+                    expected_version=form.cleaned_data["policy_version"],
                 )
+            except Conflict as exc:
+                messages.error(request, f"{exc} Your checklist is kept below.")
                 form = GuidelineForm(
                     {**request.POST.dict(), "policy_version": version.pk}, policy=policy
                 )
                 return _render_editor(request, form, policy, current, status=409)
-            type_key = form.cleaned_data["type"]
-            severity = form.cleaned_data["severity"] or None
-            target = (type_key, severity)
-            if target != original and any(
-                (g.type, g.severity) == target for g in policy.guidelines
-            ):
-                form.add_error(
-                    "severity", "A guideline for this type and severity exists already: edit it."
-                )
+            except InvalidInput as exc:
+                for error in exc.errors:
+                    form.add_error(
+                        error.field if error.field in form.fields else None, error.message
+                    )
                 return _render_editor(request, form, policy, current)
-            text = PolicyVersion.objects.values_list("text", flat=True).get(pk=version.pk)
-            new_text = _with_guideline(
-                text, type_key, severity, form.cleaned_data["steps"], original
-            )
-            try:
-                new_version = policy_activate_text(
-                    by=request.user,
-                    text=new_text,
-                    source=f"guideline library ({request.user.email})",  # type: ignore[union-attr]
-                )
             except PolicyInvalid as exc:
                 for problem in exc.problems:
                     form.add_error(None, str(problem))
@@ -224,3 +193,41 @@ def guideline_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def guideline_edit(request: HttpRequest, type_key: str, severity: str) -> HttpResponse:
     return _editor(request, (type_key, None if severity == ANY else severity))
+
+
+@_needs("policy.edit")
+@require_http_methods(["GET", "POST"])
+def guideline_delete(request: HttpRequest, type_key: str, severity: str) -> HttpResponse:
+    """Asks first (GET), deletes on the confirming POST."""
+    version, policy = active_policy()
+    target = (type_key, None if severity == ANY else severity)
+    current = next((g for g in policy.guidelines if (g.type, g.severity) == target), None)
+    if current is None:
+        raise Http404("No such guideline.")
+    label = (policy.types[type_key].label if type_key in policy.types else type_key) + (
+        f" {target[1]}" if target[1] else ""
+    )
+    if request.method == "POST":
+        try:
+            expected = int(request.POST.get("policy_version", ""))
+        except ValueError:
+            expected = -1
+        try:
+            new_version = services.guideline_delete(
+                by=request.user, type_key=type_key, severity=target[1], expected_version=expected
+            )
+        except Conflict as exc:
+            messages.error(request, str(exc))
+            return redirect("policy:guideline_delete", type_key=type_key, severity=severity)
+        except PolicyInvalid as exc:
+            messages.error(request, "; ".join(str(p) for p in exc.problems))
+            return redirect("policy:guideline_edit", type_key=type_key, severity=severity)
+        messages.success(
+            request, f"Guideline for {label} deleted; policy version {new_version.pk} is active."
+        )
+        return redirect("policy:guidelines")
+    return render(
+        request,
+        "policy/guideline_delete.html",
+        {"nav": "guidelines", "guideline": current, "label": label, "version": version},
+    )
