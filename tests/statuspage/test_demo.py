@@ -15,7 +15,11 @@ def test_demo_status_page_has_everything_and_loads_once(client, db):
     [active] = selectors.unresolved_incidents()
     assert active.name == "Point-of-sale sync failing in all stores"
     assert active.impact == "critical"
-    assert [m.name for m in selectors.upcoming_maintenances()] == ["Checkout platform upgrade"]
+    [upcoming] = selectors.upcoming_maintenances()
+    assert upcoming.name == "Checkout platform upgrade"
+    # planned work is the team's Maintenance incident, whose timeline has the window
+    assert upcoming.incident is not None and upcoming.incident.type == "maintenance"
+    assert upcoming.incident.timeline.filter(kind="maintenance_scheduled").exists()
     views = selectors.uptime_views(selectors.components())
     assert all(view.days[0].known for view in views.values()), "90 days of history"
     assert any(day.status != "operational" for view in views.values() for day in view.days[:-1])

@@ -40,6 +40,8 @@ KIND_LABELS = {
     "statuspage_withdrawn": "Withdrawn from status page",
     "statuspage_component_linked": "Component affected",
     "statuspage_component_unlinked": "Component no longer affected",
+    "maintenance_scheduled": "Maintenance scheduled",
+    "maintenance_updated": "Maintenance",
     "review_started": "Review started",
     "review_submitted": "Review submitted",
     "review_commented": "Review comment",
@@ -128,4 +130,19 @@ def _describe_other(kind: str, d: dict[str, Any]) -> str:
         return f"Action item “{d.get('title')}” for {d.get('owner')}, due {d.get('due_date')}"
     if kind == "statuspage_published":
         return "Published on the status page" + (" (summary only)" if d.get("summary_only") else "")
+    if kind == "maintenance_scheduled":
+        where = ", ".join(d.get("components") or []) or "no components"
+        return (
+            f"Window “{d.get('name')}” from {_utc(d.get('from'))} to {_utc(d.get('until'))} "
+            f"UTC ({where})"
+        )
+    if kind == "maintenance_updated":
+        status = str(d.get("status", "")).replace("_", " ")
+        return f"“{d.get('name')}” is {status}" + (f": {d['body']}" if d.get("body") else "")
     return ", ".join(f"{k}: {v}" for k, v in d.items() if isinstance(v, str | int | float))
+
+
+def _utc(value: Any) -> str:
+    """An ISO timestamp as the pages write times: 2026-12-01 22:00."""
+    text = str(value or "")
+    return text[:16].replace("T", " ")

@@ -77,6 +77,8 @@ class IncidentType(_Strict):
     label: str = Field(min_length=1, max_length=60)
     description: str = ""
     private: bool = False
+    # incidents of this type schedule maintenance windows on the status page
+    maintenance_window: bool = False
     required_information: list[str] = []
 
 

@@ -91,6 +91,8 @@ class MaintenanceIn(_In):
     scheduled_for: dt.datetime
     scheduled_until: dt.datetime
     components: list[int] = []
+    # INC-n of a Maintenance incident: the window is written into its timeline
+    incident: str | None = None
 
 
 class MaintenancePostIn(_In):
@@ -105,6 +107,7 @@ class MaintenanceOut(Schema):
     scheduled_for: dt.datetime
     scheduled_until: dt.datetime
     components: list[int]
+    incident: str | None
 
 
 class SubscribeIn(_In):
@@ -172,6 +175,7 @@ def _maintenance(m: Maintenance) -> dict[str, Any]:
         "scheduled_for": m.scheduled_for,
         "scheduled_until": m.scheduled_until,
         "components": [c.pk for c in m.components.all()],
+        "incident": f"INC-{m.incident_id}" if m.incident_id else None,
     }
 
 
@@ -269,6 +273,7 @@ def schedule_maintenance(request: HttpRequest, payload: MaintenanceIn) -> Any:
         scheduled_for=payload.scheduled_for,
         scheduled_until=payload.scheduled_until,
         components=list(payload.components),
+        incident=payload.incident or None,
     )
     return Status(201, _maintenance(m))
 

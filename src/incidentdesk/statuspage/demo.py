@@ -96,7 +96,24 @@ def load_statuspage_demo(people: dict[str, User]) -> None:
             if not Publication.objects.filter(incident=pos).exists():
                 services.incident_publish(by=alex, incident=pos.ref)
     start = (now + dt.timedelta(days=3)).replace(hour=22, minute=0)
-    with clock.frozen(now - dt.timedelta(hours=1)):
+    with clock.frozen(now - dt.timedelta(hours=2)) as c:
+        # planned work is a Maintenance incident of the team's, which owns the window
+        upgrade = s.incident_report(
+            by=alex,
+            title="Checkout platform upgrade",
+            description="Upgrade the checkout platform to the vendor's supported release.",
+        )
+        c.advance(minutes=5)
+        s.incident_acknowledge(by=alex, incident=upgrade)
+        s.incident_categorize(
+            by=alex,
+            incident=upgrade,
+            type="maintenance",
+            severity="P3",
+            impact="most",
+            reason="Planned work in a quiet hour.",
+        )
+        c.advance(minutes=50)
         services.maintenance_schedule(
             by=alex,
             name="Checkout platform upgrade",
@@ -104,6 +121,7 @@ def load_statuspage_demo(people: dict[str, User]) -> None:
             scheduled_for=start,
             scheduled_until=start + dt.timedelta(hours=1, minutes=30),
             components=[components["Website"].pk, components["Checkout"].pk],
+            incident=upgrade.ref,
         )
 
 

@@ -19,7 +19,7 @@ from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFoun
 from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident, PublicStatus
-from incidentdesk.incidents.selectors import policy_for
+from incidentdesk.incidents.selectors import incident_get_for, policy_for
 from incidentdesk.incidents.services import incident_lock
 
 from . import cache
@@ -635,13 +635,32 @@ def maintenance_schedule(
     scheduled_until: dt.datetime,
     body: str = "",
     components: list[int | str] | None = None,
-    incident: Incident | None = None,
+    incident: Incident | str | None = None,
 ) -> Maintenance:
     """Announce a maintenance window. The worker puts its components under maintenance
-    during the window and back afterwards."""
+    during the window and back afterwards.
+
+    With `incident` (one whose type has `maintenance_window` in the policy), the window
+    belongs to that incident: scheduling it and each of its steps are written into the
+    incident's timeline."""
     if by is not None:
         require(by, "statuspage.maintenance")
     errors: list[FieldError] = []
+    if incident is not None and not isinstance(incident, Incident):
+        incident = incident_get_for(by, incident) if by is not None else _incident_by_ref(incident)
+    if incident is not None:
+        kind = policy_for(incident).types.get(incident.type or "")
+        if kind is None or not kind.maintenance_window:
+            schedules = [
+                t.label for t in policy_for(incident).types.values() if t.maintenance_window
+            ]
+            errors.append(
+                FieldError(
+                    "incident",
+                    f"{incident.ref} is not categorized as a type that schedules maintenance "
+                    f"({', '.join(schedules) or 'none in the policy'}); categorize it first.",
+                )
+            )
     try:
         name = _text("name", name, TITLE_MAX)
     except InvalidInput as exc:
@@ -663,6 +682,13 @@ def maintenance_schedule(
     if errors:
         raise InvalidInput("The maintenance was not scheduled.", errors)
     with transaction.atomic():
+        locked = None
+        if incident is not None:
+            locked = (
+                incident_lock(by, incident)
+                if by is not None
+                else Incident.objects.select_for_update().get(pk=incident.pk)
+            )
         now = clock.now()
         maintenance = Maintenance.objects.create(
             name=name,
@@ -692,9 +718,31 @@ def maintenance_schedule(
                 "components": [c.name for c in targets],
             },
         )
+        if locked is not None:
+            timeline.append(
+                locked,
+                kind="maintenance_scheduled",
+                by=by,
+                data={
+                    "maintenance": maintenance.pk,
+                    "name": name,
+                    "from": scheduled_for.isoformat(),
+                    "until": scheduled_until.isoformat(),
+                    "components": [c.name for c in targets],
+                },
+            )
+            locked.save()
         page_bump()
         _notify_maintenance(maintenance.pk, "scheduled")
     return maintenance
+
+
+def _incident_by_ref(ref: str) -> Incident:
+    number = ref.upper().removeprefix("INC-")
+    found = Incident.objects.filter(pk=int(number)).first() if number.isdigit() else None
+    if found is None:
+        raise NotFound(f"No incident {ref}.")
+    return found
 
 
 def maintenance_post(
@@ -740,6 +788,20 @@ def _maintenance_move(
         kind="statuspage_maintenance_updated",
         data={"maintenance": maintenance.pk, "status": status},
     )
+    if maintenance.incident_id is not None:
+        incident = Incident.objects.select_for_update().get(pk=maintenance.incident_id)
+        timeline.append(
+            incident,
+            kind="maintenance_updated",
+            by=by,
+            data={
+                "maintenance": maintenance.pk,
+                "name": maintenance.name,
+                "status": status,
+                "body": update.body,
+            },
+        )
+        incident.save()
     for component in maintenance.components.all():
         component_refresh(component)
     page_bump()

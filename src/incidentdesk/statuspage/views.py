@@ -16,9 +16,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
+from incidentdesk.incidents.models import Incident
+from incidentdesk.incidents.selectors import policy_for
 
 from . import public, selectors, services, subscriptions
 from .cache import cached
+from .forms import parse_window
 from .models import Component, ComponentStatus, IncidentComponent, Maintenance, Publication
 
 
@@ -270,8 +273,6 @@ def _status_of(error: DomainError | None) -> int:
 
 
 def _manage_action(request: HttpRequest, action: str) -> None:
-    from .forms import parse_window
-
     post = request.POST
     user = _user(request)
     if action == "component_create":
@@ -344,9 +345,16 @@ def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
         "public_statuses": services.PUBLIC_STATUSES,
         "can_publish": can(request.user, "statuspage.publish"),
         "can_summary": can(request.user, "statuspage.publish_summary"),
+        "schedules_maintenance": _schedules_maintenance(found),
+        "maintenances": found.maintenances.prefetch_related("components").order_by("scheduled_for"),
         "error": error,
     }
     return render(request, "statuspage/manage_incident.html", context, status=_status_of(error))
+
+
+def _schedules_maintenance(incident: Incident) -> bool:
+    kind = policy_for(incident).types.get(incident.type or "")
+    return bool(kind and kind.maintenance_window)
 
 
 def _incident_action(request: HttpRequest, ref: str) -> None:
@@ -377,6 +385,17 @@ def _incident_action(request: HttpRequest, ref: str) -> None:
     elif action == "unlink":
         services.incident_unlink_component(
             by=user, incident=ref, component=post.get("component", "")
+        )
+    elif action == "maintenance_schedule":
+        start, end = parse_window(post.get("scheduled_for", ""), post.get("scheduled_until", ""))
+        services.maintenance_schedule(
+            by=user,
+            name=post.get("name", ""),
+            body=post.get("body", ""),
+            scheduled_for=start,
+            scheduled_until=end,
+            components=list(post.getlist("components")),
+            incident=ref,
         )
     else:
         raise NotFound(f"Unknown action {action!r}.")
