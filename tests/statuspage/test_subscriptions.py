@@ -179,3 +179,49 @@ def test_a_webhook_is_unsubscribed_with_its_token_and_an_unknown_token_is_404(se
     done = client.post(url, {"token": token}, content_type="application/json")
     assert done.status_code == 204
     assert Subscriber.objects.get().unsubscribed_at is not None
+
+
+def test_webhooks_hear_of_component_changes_in_statuspage_shape(
+    settings, client, http_receiver, smtp, member, api_component
+):
+    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
+    base, received = http_receiver
+    subscriptions.subscribe_webhook(url=base + "/hook")
+    client.post("/status/subscribe/", {"kind": "email", "email": "reader@example.org"})
+    run_worker()
+    [confirmation] = smtp.to("reader@example.org")
+    client.get(_path(_links(confirmation, "confirm")[0]))
+
+    incident = incident_report(by=member, title="API errors")
+    services.incident_publish(by=member, incident=incident.ref)
+    services.incident_link_component(
+        by=member, incident=incident.ref, component=api_component.pk, status="major_outage"
+    )
+    run_worker()
+
+    updates = [json for json in map(received.json, range(len(received.requests)))]
+    [update] = [u for u in updates if "component_update" in u]
+    assert set(update) == {"meta", "page", "component_update", "component"}
+    assert update["component_update"]["old_status"] == "operational"
+    assert update["component_update"]["new_status"] == "major_outage"
+    assert update["component_update"]["component_id"] == str(api_component.pk)
+    assert update["component"]["name"] == "API" and update["component"]["status"] == "major_outage"
+    assert update["page"]["status_indicator"] in {"minor", "major", "critical"}
+    # e-mail subscribers read about the incident, not each colour change
+    assert not [m for m in smtp.to("reader@example.org") if "] API: " in m["Subject"]]
+
+
+def test_an_unpublished_incident_moves_no_component_and_sends_no_component_update(
+    settings, http_receiver, member, api_component
+):
+    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
+    base, received = http_receiver
+    subscriptions.subscribe_webhook(url=base + "/hook")
+    incident = incident_report(by=member, title="Tills slow in one store")
+    services.incident_link_component(
+        by=member, incident=incident.ref, component=api_component.pk, status="major_outage"
+    )
+    run_worker()
+    api_component.refresh_from_db()
+    assert api_component.status == "operational"
+    assert not [r for r in received.requests if b"component_update" in r[2]]

@@ -124,13 +124,19 @@ def _group_by_name_or_id(value: int | str | None) -> ComponentGroup | None:
 
 
 def _set_component_status(component: Component, status: str) -> bool:
+    """The one place a component's status changes: recorded for the uptime history, and
+    announced to webhook subscribers as a Statuspage `component_update`."""
     if component.status == status:
         return False
     now = clock.now()
+    old = component.status
     component.status = status
     component.updated_at = now
     component.save(update_fields=["status", "updated_at", "manual"])
-    ComponentStatusChange.objects.create(component=component, status=status, at=now)
+    change = ComponentStatusChange.objects.create(component=component, status=status, at=now)
+    from .tasks import notify_component
+
+    notify_component.enqueue(change.pk, old)
     return True
 
 

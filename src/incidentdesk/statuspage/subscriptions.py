@@ -26,7 +26,14 @@ from incidentdesk.core.errors import FieldError, InvalidInput, NotFound, field_e
 from incidentdesk.core.services import audit_record
 
 from . import selectors
-from .models import Component, Maintenance, Publication, Subscriber, SubscriberKind
+from .models import (
+    Component,
+    ComponentStatusChange,
+    Maintenance,
+    Publication,
+    Subscriber,
+    SubscriberKind,
+)
 from .selectors import page_name
 from .services import component_get
 
@@ -390,6 +397,51 @@ def notify_maintenance(maintenance_id: int, event: str) -> int:
             key=f"statuspage-maintenance-{maintenance_id}-{event}",
             subject=subject,
             body=body,
+            payload=payload,
+            incident=None,
+        )
+        sent += 1
+    return sent
+
+
+def notify_component(change_id: int, old_status: str) -> int:
+    """Tell webhook subscribers of a component's new status, in Statuspage's
+    `component_update` shape. E-mail subscribers hear of the incident or maintenance behind
+    it instead, in words."""
+    from .api_v2 import component_json, meta_json, ts
+
+    change = ComponentStatusChange.objects.select_related("component").filter(pk=change_id).first()
+    if change is None:
+        return 0
+    component = change.component
+    items = selectors.components()
+    indicator = selectors.overall_indicator(items, selectors.unresolved_incidents())
+    payload = {
+        "meta": meta_json(),
+        "page": {
+            "id": "incidentdesk",
+            "status_indicator": indicator,
+            "status_description": selectors.overall_description(indicator, items),
+        },
+        "component_update": {
+            "id": str(change.pk),
+            "component_id": str(component.pk),
+            "created_at": ts(change.at),
+            "old_status": old_status,
+            "new_status": change.status,
+        },
+        "component": component_json(component, change.status),
+    }
+    subject = f"[{page_name()}] {component.name}: {change.get_status_display()}"
+    sent = 0
+    for subscriber in _audience({component.pk}):
+        if subscriber.kind != SubscriberKind.WEBHOOK:
+            continue
+        _send(
+            subscriber,
+            key=f"statuspage-component-{change.pk}",
+            subject=subject,
+            body=subject,
             payload=payload,
             incident=None,
         )

@@ -20,3 +20,8 @@ def notify_incident(publication_id: int, event: str) -> int:
 @task()
 def notify_maintenance(maintenance_id: int, event: str) -> int:
     return subscriptions.notify_maintenance(maintenance_id, event)
+
+
+@task()
+def notify_component(change_id: int, old_status: str) -> int:
+    return subscriptions.notify_component(change_id, old_status)
