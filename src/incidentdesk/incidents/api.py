@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from incidentdesk.accounts.permissions import can
-from incidentdesk.core.api import actor
+from incidentdesk.core.api import Instant, actor
 
 from . import services
 from .models import Incident, Task, TimelineEntry
@@ -31,7 +31,7 @@ class ReportIn(Schema):
     model_config = ConfigDict(extra="forbid")
     title: str
     description: str = ""
-    started_at: dt.datetime | None = None
+    started_at: Instant | None = None
     organisation: str | None = None
 
 
@@ -68,7 +68,7 @@ class AnswerIn(In):
     request: int | None = None
 
 
-class SummaryIn(In):
+class ResolveIn(In):
     summary: str
 
 
@@ -381,7 +381,7 @@ def provide_info(request: HttpRequest, ref: str, payload: AnswerIn) -> Any:
 
 
 @router.post("/incidents/{ref}/resolve", response=IncidentOut)
-def resolve(request: HttpRequest, ref: str, payload: SummaryIn) -> dict[str, Any]:
+def resolve(request: HttpRequest, ref: str, payload: ResolveIn) -> dict[str, Any]:
     services.incident_resolve(
         by=actor(request), incident=ref, summary=payload.summary, expected_version=payload.version
     )

@@ -11,7 +11,7 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
-from incidentdesk.core.api import actor
+from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import NotFound
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for
@@ -31,7 +31,7 @@ class JoinIn(Schema):
     )
 
 
-class CommentIn(Schema):
+class PortalCommentIn(Schema):
     model_config = ConfigDict(extra="forbid")
     body: str
 
@@ -49,11 +49,11 @@ class SimilarOut(Schema):
     plain_status: str
 
 
-class ReportIn(Schema):
+class PortalReportIn(Schema):
     model_config = ConfigDict(extra="forbid")
     title: str
     description: str = ""
-    started_at: dt.datetime | None = None
+    started_at: Instant | None = None
     problem_type: str = Field("", description="A type key of the policy, e.g. functionality.")
     component: int | None = Field(None, description="A status page component's id.")
     users_affected: int | None = None
@@ -86,7 +86,7 @@ class AttachmentsOut(Schema):
     items: list[AttachmentOut]
 
 
-class CommentOut(Schema):
+class PortalCommentOut(Schema):
     seq: int
     author: str
     at: dt.datetime
@@ -95,7 +95,7 @@ class CommentOut(Schema):
 
 
 class CommentsOut(Schema):
-    items: list[CommentOut]
+    items: list[PortalCommentOut]
 
 
 class JoinedOut(Schema):
@@ -150,7 +150,7 @@ def _comment_out(entry: TimelineEntry) -> dict[str, Any]:
     response={201: ReportedOut},
     summary="Report a problem with the checklist's details (rate limited per person)",
 )
-def report(request: HttpRequest, payload: ReportIn) -> Status:
+def report(request: HttpRequest, payload: PortalReportIn) -> Status:
     user = actor(request)
     incident = services.portal_report(
         by=user,
@@ -197,8 +197,8 @@ def list_comments(request: HttpRequest, ref: str) -> dict[str, Any]:
     return {"items": [_comment_out(e) for e in entries]}
 
 
-@router.post("/incidents/{ref}/comments", response={201: CommentOut})
-def add_comment(request: HttpRequest, ref: str, payload: CommentIn) -> Status:
+@router.post("/incidents/{ref}/comments", response={201: PortalCommentOut})
+def add_comment(request: HttpRequest, ref: str, payload: PortalCommentIn) -> Status:
     entry = services.portal_comment(by=actor(request), incident=ref, body=payload.body)
     return Status(201, _comment_out(entry))
 
@@ -211,7 +211,7 @@ def list_attachments(request: HttpRequest, ref: str) -> dict[str, Any]:
 
 @router.post(
     "/incidents/{ref}/attachments",
-    response={201: CommentOut},
+    response={201: PortalCommentOut},
     summary="Add evidence files (multipart, field 'files'), with an optional comment",
 )
 def upload(

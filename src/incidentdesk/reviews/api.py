@@ -43,7 +43,7 @@ class ReviewIn(_In):
     picks: list[PickIn] | None = None
 
 
-class CommentIn(_In):
+class ReviewCommentIn(_In):
     body: str
     section: str = ""
 
@@ -79,7 +79,7 @@ class RevisionOut(Schema):
     sections: dict[str, str]
 
 
-class CommentOut(Schema):
+class ReviewCommentOut(Schema):
     id: int
     section: str
     body: str
@@ -98,7 +98,7 @@ class ReviewOut(Schema):
     sections: dict[str, str]
     picks: list[dict[str, Any]]
     findings: list[FindingOut]
-    comments: list[CommentOut]
+    comments: list[ReviewCommentOut]
     revisions: list[RevisionOut]
 
 
@@ -224,7 +224,7 @@ def publish_review(request: HttpRequest, ref: str) -> dict[str, Any]:
 
 
 @router.post("/incidents/{ref}/review/comments", response={201: ReviewOut})
-def comment_review(request: HttpRequest, ref: str, payload: CommentIn) -> Status:
+def comment_review(request: HttpRequest, ref: str, payload: ReviewCommentIn) -> Status:
     services.review_comment(
         by=actor(request), incident=ref, body=payload.body, section=payload.section
     )
