@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.services import token_authenticate
@@ -35,6 +38,24 @@ def actor(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise AuthenticationError()
     return user
+
+
+def _utc_instant(value: dt.datetime) -> dt.datetime:
+    if value.utcoffset() is None:
+        raise PydanticCustomError(
+            "utc_offset", "Give the time with its UTC offset, e.g. 2026-03-02T09:00:00Z."
+        )
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise PydanticCustomError("time_range", "The time is out of range.") from None
+
+
+Instant = Annotated[dt.datetime, AfterValidator(_utc_instant)]
+"""A point in time an API client sends: it must carry its UTC offset, and is kept in UTC.
+
+A naive time cannot be compared with the server's clock, and PostgreSQL refuses offsets past
+±15:59, which ISO 8601 (and so pydantic) allows."""
 
 
 def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:

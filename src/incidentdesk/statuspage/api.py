@@ -13,7 +13,7 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core.api import actor
+from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import FieldError, InvalidInput
 
 from . import selectors, services, subscriptions
@@ -88,8 +88,8 @@ class LinkOut(Schema):
 class MaintenanceIn(_In):
     name: str
     body: str = ""
-    scheduled_for: dt.datetime
-    scheduled_until: dt.datetime
+    scheduled_for: Instant
+    scheduled_until: Instant
     components: list[int] = []
     # INC-n of a Maintenance incident: the window is written into its timeline
     incident: str | None = None
