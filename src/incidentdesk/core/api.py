@@ -27,6 +27,13 @@ class BearerToken(HttpBearer):
 
 
 class ActiveSession(SessionAuth):
+    def __call__(self, request: HttpRequest) -> Any:
+        # The CSRF check guards what a logged-in session may do. A caller without one is
+        # unauthenticated (401 with the bearer challenge), not a forgery (403).
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         return user if user is not None and user.is_active else None
