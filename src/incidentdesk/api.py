@@ -5,7 +5,12 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from incidentdesk.comms.api import router as comms_router
-from incidentdesk.core.api import ActiveSession, BearerToken, install_error_handlers
+from incidentdesk.core.api import (
+    ActiveSession,
+    BearerToken,
+    install_error_handlers,
+    reject_nul_characters,
+)
 from incidentdesk.incidents.api import router as incidents_router
 from incidentdesk.policy.api import router as policy_router
 from incidentdesk.portal.api import router as portal_router
@@ -20,6 +25,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 install_error_handlers(api)
+api.add_decorator(reject_nul_characters)
 api.add_router("", incidents_router)
 api.add_router("", policy_router)
 api.add_router("", comms_router)
