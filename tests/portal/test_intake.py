@@ -138,3 +138,10 @@ def test_our_own_outgoing_mail_coming_back_is_ignored(stakeholder):
         "nora@northwind.test", "[INC-1] Update", "text", **{"X_IncidentDesk_Delivery": "abc"}
     )
     assert send(msg) == "250 2.0.0 Automatic message ignored"
+
+
+def test_nul_characters_in_mail_are_dropped_not_the_report(stakeholder):
+    msg = mail("nora@northwind.test", "Tills\x00 freeze", "Since 9:00\x00 all tills.")
+    assert send(msg).startswith("250 2.0.0 Reported as")
+    incident = Incident.objects.get()
+    assert (incident.title, incident.description) == ("Tills freeze", "Since 9:00 all tills.")

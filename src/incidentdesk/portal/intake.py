@@ -218,8 +218,9 @@ def _receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
             f"registered addresses of our stakeholders. Please report at "
             f"{settings.BASE_URL}/portal/ or ask the team to register your address"
         )
-    subject = " ".join(str(msg.get("Subject", "")).split())
-    body = _body_text(msg)
+    # a NUL is not text (and PostgreSQL cannot store it): mail is taken without them
+    subject = " ".join(str(msg.get("Subject", "")).replace("\x00", "").split())
+    body = _body_text(msg).replace("\x00", "")
     uploads = _uploads(msg)
     match = SUBJECT_REF.search(subject)
     ref = f"INC-{match.group(1)}" if match else _tagged_ref(rcpt_tos)
