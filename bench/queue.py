@@ -42,7 +42,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 from incidentdesk.accounts.models import User  # noqa: E402
 from incidentdesk.accounts.services import user_create  # noqa: E402
-from incidentdesk.incidents import views  # noqa: E402
+from incidentdesk.incidents import queue_order, views  # noqa: E402
 from incidentdesk.incidents.models import Incident  # noqa: E402
 from incidentdesk.policy.selectors import active_version  # noqa: E402
 
@@ -102,15 +102,15 @@ def timed(client: Client, url: str) -> float:
 
 
 def deep_cursor(sort: str, depth: int) -> str:
-    qs = views._annotate_queue(Incident.objects.exclude(status__in=["resolved", "closed"]))
-    keys = views.SORTS[sort].keys
+    qs = queue_order.annotate_queue(Incident.objects.exclude(status__in=["resolved", "closed"]))
+    keys = queue_order.SORTS[sort].keys
     order = [f"-{k}" if desc else k for k, desc in keys]
     row = qs.order_by(*order)[depth]
     if keys == (("id", True),):
         from incidentdesk.incidents.selectors import encode_cursor
 
         return encode_cursor(row.pk)
-    return views._encode_keys([getattr(row, k) for k, _ in keys])
+    return queue_order._encode_keys([getattr(row, k) for k, _ in keys])
 
 
 def main() -> None:
