@@ -158,7 +158,7 @@ def wrk(url: str, seconds: float | None = None) -> tuple[float, float, float, in
             "wrk",
             "-t2",
             f"-c{CONNECTIONS}",
-            f"-d{duration:g}s",
+            f"-d{max(1, round(duration))}s",  # wrk takes whole seconds
             "--latency",
             "-H",
             GZIP,

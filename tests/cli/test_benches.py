@@ -1,0 +1,50 @@
+"""The benchmarks under bench/ still run: each one on a tiny data set, in a subprocess, as
+`make bench` runs them. Their figures are not judged here (tests never assert timings); this
+only keeps them from rotting as the code they measure changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import sqlite_only
+
+pytestmark = sqlite_only
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _bench(name: str, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTDESK_")}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_queue_bench_runs():
+    out = _bench("queue.py", "400", "0.2")
+    assert "queue, first page (needs attention)" in out
+    assert "incident page" in out
+
+
+def test_fanout_bench_runs():
+    out = _bench("fanout.py", "40", "1")
+    assert "recipients: 40" in out
+    assert "ratio (IncidentDesk / plain loop)" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="the status page bench needs wrk")
+def test_statuspage_bench_runs():
+    out = _bench("statuspage.py", "2")
+    assert "10,000 past vs 10" in out
