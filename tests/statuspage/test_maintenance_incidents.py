@@ -121,6 +121,9 @@ def test_the_incidents_status_page_form_schedules_the_window(client, member, api
 
     incident = _incident(member, "maintenance")
     client.force_login(member)
+    team_page = client.get(f"/incidents/{incident.ref}").content.decode()
+    assert "No maintenance window scheduled yet." in team_page
+    assert "Schedule it on the status page" in team_page
     page = client.get(f"/status/manage/incidents/{incident.ref}").content.decode()
     assert "Schedule maintenance window" in page
     start = (clock.now() + dt.timedelta(days=2)).replace(microsecond=0, tzinfo=None)
@@ -138,7 +141,9 @@ def test_the_incidents_status_page_form_schedules_the_window(client, member, api
     page = client.get(f"/status/manage/incidents/{incident.ref}").content.decode()
     assert "Database upgrade — " in page and "(Scheduled)" in page
     team_page = client.get(f"/incidents/{incident.ref}").content.decode()
-    assert "Maintenance scheduled" in team_page
+    assert "Maintenance scheduled" in team_page  # the timeline
+    assert "Maintenance window “Database upgrade”:" in team_page  # the header
+    assert "No maintenance window scheduled yet." not in team_page
     cache.clear()
     assert "Database upgrade" in client.get("/status/").content.decode()
 
@@ -146,3 +151,4 @@ def test_the_incidents_status_page_form_schedules_the_window(client, member, api
     other = _incident(member, "functionality")
     page = client.get(f"/status/manage/incidents/{other.ref}").content.decode()
     assert "Schedule maintenance window" not in page
+    assert "maintenance window" not in client.get(f"/incidents/{other.ref}").content.decode()

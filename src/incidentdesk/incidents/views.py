@@ -467,6 +467,11 @@ def _incident_context(
             policy.impacts[incident.impact].label if incident.impact in policy.impacts else ""
         ),
         "status_badge": STATUS_BADGE.get(incident.status, "info"),
+        # planned work: the windows this incident owns on the status page
+        "schedules_maintenance": bool(
+            incident.type in policy.types and policy.types[incident.type].maintenance_window
+        ),
+        "maintenances": list(incident.maintenances.order_by("scheduled_for")),
         "clocks": sla_clocks(incident, policy, now),
         "steps": [
             {
