@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomli_w
+import tomlkit
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -33,7 +33,7 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 def edited(change) -> str:
     data = copy.deepcopy(DEFAULT)
     change(data)
-    return tomli_w.dumps(data)
+    return tomlkit.dumps(data)
 
 
 def problems(text: str) -> list[str]:
@@ -304,3 +304,25 @@ def test_policy_over_the_api_is_for_the_team(client, member, stakeholder, token_
     assert body["policy"]["severities"]["P1"]["sla"]["resolve"] == "4h"
     r = client.get("/api/v1/policy", HTTP_AUTHORIZATION=f"Bearer {token_for(stakeholder)}")
     assert r.status_code == 403
+
+
+def test_a_type_may_set_its_own_sla_targets():
+    from incidentdesk.policy.loader import parse
+
+    policy = parse(DEFAULT_TEXT)
+    planned = policy.sla_for("P3", "maintenance")
+    p3 = policy.sla_for("P3")
+    # the type's own targets replace the severity's; the others stay the severity's
+    assert planned.resolve == dt.timedelta(days=30)
+    assert planned.update_every == dt.timedelta(days=7)
+    assert (planned.acknowledge, planned.first_update) == (p3.acknowledge, p3.first_update)
+    assert policy.sla_for("P3", "functionality") == p3
+
+    def change(d: dict[str, Any]) -> None:
+        d["types"]["maintenance"]["sla"]["resolve"] = "later"
+        d["types"]["maintenance"]["sla"]["deadline"] = "1d"
+
+    assert sorted(problems(edited(change))) == [
+        "types.maintenance.sla.deadline: unknown setting",
+        'types.maintenance.sla.resolve: expected a duration like "4h", got "later"',
+    ]

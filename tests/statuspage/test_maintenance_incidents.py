@@ -152,3 +152,13 @@ def test_the_incidents_status_page_form_schedules_the_window(client, member, api
     page = client.get(f"/status/manage/incidents/{other.ref}").content.decode()
     assert "Schedule maintenance window" not in page
     assert "maintenance window" not in client.get(f"/incidents/{other.ref}").content.decode()
+
+
+def test_planned_work_runs_on_the_maintenance_types_own_targets(member):
+    planned = _incident(member, "maintenance")
+    fault = _incident(member, "functionality")
+    # both P3: the severity's five days to resolve, but thirty for planned work
+    assert fault.resolve_due_at - fault.reported_at == dt.timedelta(days=5)
+    assert planned.resolve_due_at - planned.reported_at == dt.timedelta(days=30)
+    # the severity's acknowledge target still holds
+    assert planned.ack_due_at - planned.reported_at == fault.ack_due_at - fault.reported_at

@@ -68,7 +68,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 def placeholders(incident: Incident) -> dict[str, str]:
     policy = policy_for(incident)
-    due = incident.update_due_at or (clock.now() + policy.sla_for(incident.severity).update_every)
+    due = incident.update_due_at or (
+        clock.now() + policy.sla_for(incident.severity, incident.type).update_every
+    )
     return {
         "title": incident.title,
         "ref": incident.ref,

@@ -82,7 +82,7 @@ def _transition(incident: Incident, target: Status) -> Status:
 
 def _compute_due(incident: Incident, policy: Policy) -> None:
     """SLA due times from the incident's policy version and severity."""
-    sla = policy.sla_for(incident.severity or None)
+    sla = policy.sla_for(incident.severity or None, incident.type)
     incident.ack_due_at = incident.reported_at + sla.acknowledge
     incident.resolve_due_at = incident.reported_at + sla.resolve
     if incident.status in lifecycle.FINISHED:
@@ -677,7 +677,7 @@ SLA_TARGETS = ("acknowledge", "triage", "update", "resolve")
 
 def _sla_clocks(incident: Incident, policy: Policy) -> list[tuple[str, dt.datetime, dt.timedelta]]:
     """(target, due_at, span) for each clock still running on an open incident."""
-    sla = policy.sla_for(incident.severity or None)
+    sla = policy.sla_for(incident.severity or None, incident.type)
     clocks = []
     if incident.acknowledged_at is None and incident.ack_due_at:
         clocks.append(("acknowledge", incident.ack_due_at, sla.acknowledge))

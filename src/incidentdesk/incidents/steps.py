@@ -64,7 +64,7 @@ def policy_steps(incident: Incident, entries: list[TimelineEntry] | None = None)
         entries = list(incident.timeline.order_by("seq"))
     now = clock.now()
     policy = policy_for(incident)
-    sla = policy.sla_for(incident.severity or None)
+    sla = policy.sla_for(incident.severity or None, incident.type)
     steps = [StepState(i + 1, key, name, PENDING) for i, (key, name) in enumerate(STEP_NAMES)]
     assess, categorize, communicate, resolve, inform, document = steps
 

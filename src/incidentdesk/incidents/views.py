@@ -110,7 +110,7 @@ def _clock_state(due_at: dt.datetime, span: dt.timedelta, fraction: float, now: 
 
 def sla_clocks(incident: Incident, policy: Policy, now: dt.datetime) -> list[SlaClock]:
     """Acknowledge, next update and resolve: the three clocks a member watches."""
-    sla = policy.sla_for(incident.severity or None)
+    sla = policy.sla_for(incident.severity or None, incident.type)
     fraction = policy.intake.due_soon_fraction
     is_open = incident.status in lifecycle.OPEN
     clocks = []

@@ -73,6 +73,16 @@ class Intake(_Strict):
     due_soon_fraction: float = Field(default=0.25, gt=0, lt=1)
 
 
+class SlaOverride(_Strict):
+    """Targets that differ for one type, whatever the severity; the others stay the
+    severity's."""
+
+    acknowledge: Duration | None = None
+    first_update: Duration | None = None
+    update_every: Duration | None = None
+    resolve: Duration | None = None
+
+
 class IncidentType(_Strict):
     label: str = Field(min_length=1, max_length=60)
     description: str = ""
@@ -80,6 +90,8 @@ class IncidentType(_Strict):
     # incidents of this type schedule maintenance windows on the status page
     maintenance_window: bool = False
     required_information: list[str] = []
+    # planned work, for one, runs on its own calendar rather than the severity's
+    sla: SlaOverride | None = None
 
 
 class Sla(_Strict):
@@ -304,5 +316,12 @@ class Policy(_Strict):
                 general = guideline
         return exact or general
 
-    def sla_for(self, severity: str | None) -> Sla:
-        return self.severities[severity or self.intake.assumed_severity].sla
+    def sla_for(self, severity: str | None, type_key: str | None = None) -> Sla:
+        """The targets for an incident of this severity (the assumed one until categorized)
+        and type: the severity's, with the type's own where it sets them."""
+        sla = self.severities[severity or self.intake.assumed_severity].sla
+        kind = self.types.get(type_key or "")
+        if kind is None or kind.sla is None:
+            return sla
+        own = {name: getattr(kind.sla, name) for name in type(kind.sla).model_fields}
+        return sla.model_copy(update={k: v for k, v in own.items() if v is not None})

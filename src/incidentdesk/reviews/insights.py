@@ -82,7 +82,7 @@ def record_of(
     policy = policy_for(incident)
     targets = {}
     if incident.severity:
-        sla = policy.sla_for(incident.severity)
+        sla = policy.sla_for(incident.severity, incident.type)
         targets = {
             "acknowledge": sla.acknowledge,
             "first_update": sla.first_update,
