@@ -329,7 +329,7 @@ def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
     if request.method == "POST":
         try:
             _incident_action(request, found.ref)
-            messages.success(request, "Saved.")
+            messages.success(request, DONE.get(request.POST.get("action", ""), "Saved."))
             return redirect("statuspage:manage_incident", ref=found.ref)
         except DomainError as exc:
             error = exc
@@ -355,6 +355,16 @@ def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
 def _schedules_maintenance(incident: Incident) -> bool:
     kind = policy_for(incident).types.get(incident.type or "")
     return bool(kind and kind.maintenance_window)
+
+
+DONE = {
+    "publish": "Published on the status page.",
+    "publish_summary": "Public summary published.",
+    "unpublish": "Withdrawn from the status page.",
+    "link": "Component linked.",
+    "unlink": "Component removed.",
+    "maintenance_schedule": "Maintenance window scheduled; it is on the status page.",
+}
 
 
 def _incident_action(request: HttpRequest, ref: str) -> None:
