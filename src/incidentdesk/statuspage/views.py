@@ -9,7 +9,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -293,15 +293,7 @@ def _manage_action(request: HttpRequest, action: str) -> None:
             by=user, name=post.get("name", ""), description=post.get("description", "")
         )
     elif action == "maintenance_schedule":
-        start, end = parse_window(post.get("scheduled_for", ""), post.get("scheduled_until", ""))
-        services.maintenance_schedule(
-            by=user,
-            name=post.get("name", ""),
-            body=post.get("body", ""),
-            scheduled_for=start,
-            scheduled_until=end,
-            components=list(post.getlist("components")),
-        )
+        _schedule_maintenance(user, post)
     elif action == "maintenance_post":
         services.maintenance_post(
             by=user,
@@ -357,6 +349,19 @@ def _schedules_maintenance(incident: Incident) -> bool:
     return bool(kind and kind.maintenance_window)
 
 
+def _schedule_maintenance(user: User, post: QueryDict, incident: str | None = None) -> None:
+    start, end = parse_window(post.get("scheduled_for", ""), post.get("scheduled_until", ""))
+    services.maintenance_schedule(
+        by=user,
+        name=post.get("name", ""),
+        body=post.get("body", ""),
+        scheduled_for=start,
+        scheduled_until=end,
+        components=list(post.getlist("components")),
+        incident=incident,
+    )
+
+
 DONE = {
     "publish": "Published on the status page.",
     "publish_summary": "Public summary published.",
@@ -397,15 +402,6 @@ def _incident_action(request: HttpRequest, ref: str) -> None:
             by=user, incident=ref, component=post.get("component", "")
         )
     elif action == "maintenance_schedule":
-        start, end = parse_window(post.get("scheduled_for", ""), post.get("scheduled_until", ""))
-        services.maintenance_schedule(
-            by=user,
-            name=post.get("name", ""),
-            body=post.get("body", ""),
-            scheduled_for=start,
-            scheduled_until=end,
-            components=list(post.getlist("components")),
-            incident=ref,
-        )
+        _schedule_maintenance(user, post, incident=ref)
     else:
         raise NotFound(f"Unknown action {action!r}.")
