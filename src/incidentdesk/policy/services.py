@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from incidentdesk.core.services import audit_record
 from . import loader
 from .models import PolicyVersion
 from .schema import Policy
-from .selectors import active_policy
+from .selectors import active_version, policy_of
 
 
 def policy_activate_text(*, by: Any, text: str, source: str) -> PolicyVersion:
@@ -84,15 +86,29 @@ def _label(policy: Policy, target: Target) -> str:
     return label + (f" {severity}" if severity else "")
 
 
-def _active_for_edit(by: Any, expected_version: int | None) -> tuple[PolicyVersion, Policy]:
+@contextmanager
+def _editing(by: Any, expected_version: int | None) -> Iterator[tuple[PolicyVersion, Policy]]:
+    """The active policy, locked for an edit in this transaction: a second manager's edit
+    from the same version waits, then finds it stale, so no edit overwrites another."""
     require(by, "policy.edit")
-    version, policy = active_policy()
-    if expected_version is not None and version.pk != expected_version:
-        raise Conflict(
-            "The policy was changed by someone else since you opened this form; check your "
-            "change against the current policy and save again."
-        )
-    return version, policy
+    with transaction.atomic():
+        active_version()  # the first start-up stores the policy file: before the lock
+        version = PolicyVersion.objects.select_for_update().get(active=True)
+        if expected_version is not None and version.pk != expected_version:
+            raise Conflict(
+                "The policy was changed by someone else since you opened this form; check "
+                "your change against the current policy and save again."
+            )
+        yield version, policy_of(version)
+
+
+def _activate(by: Any, doc: tomlkit.TOMLDocument, kind: str, data: dict[str, Any]) -> PolicyVersion:
+    """Store and activate the edited text, with the audit entry of the edit."""
+    version = policy_activate_text(
+        by=by, text=tomlkit.dumps(doc), source=f"guideline library ({by.email})"
+    )
+    audit_record(by=by, kind=kind, data={**data, "policy_version": version.pk})
+    return version
 
 
 def _guideline_tables(doc: tomlkit.TOMLDocument) -> AoT:
@@ -123,49 +139,45 @@ def guideline_save(
     """Create the guideline for (type, severity), or replace `original` with it: a new active
     policy version. Raises PolicyInvalid (nothing stored) when the result is not a valid
     policy, InvalidInput when another guideline has that type and severity already."""
-    version, policy = _active_for_edit(by, expected_version)
     target: Target = (type_key, severity or None)
-    known = {(g.type, g.severity) for g in policy.guidelines}
-    if original is not None and original not in known:
-        raise NotFound("No such guideline in the active policy.")
-    if target != original and target in known:
-        raise field_error(
-            "severity", "A guideline for this type and severity exists already: edit it."
-        )
-    doc = tomlkit.parse(version.text)
-    tables = _guideline_tables(doc)
-    at = _find(tables, original) if original is not None else None
-    table = tables[at] if at is not None else tomlkit.table()
-    for key in ("severity", "steps"):
-        if key in table:
-            del table[key]
-    table["type"] = type_key
-    if severity:
-        table["severity"] = severity
-    listed = tomlkit.array()
-    for step in steps:
-        listed.add_line(step, indent="  ")  # laid out as the policy file lays out its lists
-    listed.add_line(indent="")
-    table["steps"] = listed
-    if at is None:
-        table.add(tomlkit.nl())
-        tables.append(table)
-    with transaction.atomic():
-        new_version = policy_activate_text(
-            by=by, text=tomlkit.dumps(doc), source=f"guideline library ({by.email})"
-        )
-        audit_record(
-            by=by,
-            kind="guideline_saved",
-            data={
+    with _editing(by, expected_version) as (version, policy):
+        known = {(g.type, g.severity) for g in policy.guidelines}
+        if original is not None and original not in known:
+            raise NotFound("No such guideline in the active policy.")
+        if target != original and target in known:
+            raise field_error(
+                "severity", "A guideline for this type and severity exists already: edit it."
+            )
+        doc = tomlkit.parse(version.text)
+        tables = _guideline_tables(doc)
+        at = _find(tables, original) if original is not None else None
+        table = tables[at] if at is not None else tomlkit.table()
+        for key in ("severity", "steps"):
+            if key in table:
+                del table[key]
+        table["type"] = type_key
+        if severity:
+            table["severity"] = severity
+        listed = tomlkit.array()
+        for step in steps:
+            listed.add_line(step, indent="  ")  # laid out as the policy file lays out its lists
+        listed.add_line(indent="")
+        table["steps"] = listed
+        if at is None:
+            table.add(tomlkit.nl())
+            tables.append(table)
+        replaced = list(original) if original and original != target else None
+        return _activate(
+            by,
+            doc,
+            "guideline_saved",
+            {
                 "type": type_key,
                 "severity": severity or None,
-                "replaced": list(original) if original and original != target else None,
+                "replaced": replaced,
                 "steps": len(steps),
-                "policy_version": new_version.pk,
             },
         )
-    return new_version
 
 
 def guideline_delete(
@@ -173,28 +185,19 @@ def guideline_delete(
 ) -> PolicyVersion:
     """Remove the guideline for (type, severity): a new active policy version. Incidents
     already categorized keep the checklist they were given."""
-    version, policy = _active_for_edit(by, expected_version)
     target: Target = (type_key, severity or None)
-    doc = tomlkit.parse(version.text)
-    tables = _guideline_tables(doc)
-    at = _find(tables, target)
-    if at is None:
-        raise NotFound("No such guideline in the active policy.")
-    del tables[at]
-    if not len(tables):
-        del doc["guidelines"]
-    with transaction.atomic():
-        new_version = policy_activate_text(
-            by=by, text=tomlkit.dumps(doc), source=f"guideline library ({by.email})"
+    with _editing(by, expected_version) as (version, policy):
+        doc = tomlkit.parse(version.text)
+        tables = _guideline_tables(doc)
+        at = _find(tables, target)
+        if at is None:
+            raise NotFound("No such guideline in the active policy.")
+        del tables[at]
+        if not len(tables):
+            del doc["guidelines"]
+        return _activate(
+            by,
+            doc,
+            "guideline_deleted",
+            {"type": type_key, "severity": severity or None, "label": _label(policy, target)},
         )
-        audit_record(
-            by=by,
-            kind="guideline_deleted",
-            data={
-                "type": type_key,
-                "severity": severity or None,
-                "label": _label(policy, target),
-                "policy_version": new_version.pk,
-            },
-        )
-    return new_version
