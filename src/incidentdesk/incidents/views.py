@@ -468,9 +468,7 @@ def _incident_context(
         ),
         "status_badge": STATUS_BADGE.get(incident.status, "info"),
         # planned work: the windows this incident owns on the status page
-        "schedules_maintenance": bool(
-            incident.type in policy.types and policy.types[incident.type].maintenance_window
-        ),
+        "schedules_maintenance": policy.schedules_maintenance(incident.type),
         "maintenances": list(incident.maintenances.order_by("scheduled_for")),
         "clocks": sla_clocks(incident, policy, now),
         "steps": [

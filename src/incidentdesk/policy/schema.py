@@ -316,6 +316,11 @@ class Policy(_Strict):
                 general = guideline
         return exact or general
 
+    def schedules_maintenance(self, type_key: str | None) -> bool:
+        """Whether incidents of this type own maintenance windows on the status page."""
+        kind = self.types.get(type_key or "")
+        return kind is not None and kind.maintenance_window
+
     def sla_for(self, severity: str | None, type_key: str | None = None) -> Sla:
         """The targets for an incident of this severity (the assumed one until categorized)
         and type: the severity's, with the type's own where it sets them."""

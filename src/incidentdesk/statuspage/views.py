@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
-from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import policy_for
 
 from . import public, selectors, services, subscriptions
@@ -337,16 +336,11 @@ def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
         "public_statuses": services.PUBLIC_STATUSES,
         "can_publish": can(request.user, "statuspage.publish"),
         "can_summary": can(request.user, "statuspage.publish_summary"),
-        "schedules_maintenance": _schedules_maintenance(found),
+        "schedules_maintenance": policy_for(found).schedules_maintenance(found.type),
         "maintenances": found.maintenances.prefetch_related("components").order_by("scheduled_for"),
         "error": error,
     }
     return render(request, "statuspage/manage_incident.html", context, status=_status_of(error))
-
-
-def _schedules_maintenance(incident: Incident) -> bool:
-    kind = policy_for(incident).types.get(incident.type or "")
-    return bool(kind and kind.maintenance_window)
 
 
 def _schedule_maintenance(user: User, post: QueryDict, incident: str | None = None) -> None:

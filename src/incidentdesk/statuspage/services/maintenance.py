@@ -15,7 +15,7 @@ from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFoun
 from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import incident_get_for, policy_for
+from incidentdesk.incidents.selectors import incident_get_for, parse_ref, policy_for
 from incidentdesk.incidents.services import incident_lock
 
 from ..models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
@@ -62,14 +62,18 @@ def maintenance_schedule(
     if by is not None:
         require(by, "statuspage.maintenance")
     errors: list[FieldError] = []
-    if incident is not None and not isinstance(incident, Incident):
-        incident = incident_get_for(by, incident) if by is not None else _incident_by_ref(incident)
+    if isinstance(incident, str):
+        incident = (
+            incident_get_for(by, incident)
+            if by is not None
+            else Incident.objects.filter(pk=parse_ref(incident)).first()
+        )
+        if incident is None:
+            raise NotFound("No such incident.")
     if incident is not None:
-        kind = policy_for(incident).types.get(incident.type or "")
-        if kind is None or not kind.maintenance_window:
-            schedules = [
-                t.label for t in policy_for(incident).types.values() if t.maintenance_window
-            ]
+        policy = policy_for(incident)
+        if not policy.schedules_maintenance(incident.type):
+            schedules = [t.label for t in policy.types.values() if t.maintenance_window]
             errors.append(
                 FieldError(
                     "incident",
@@ -151,14 +155,6 @@ def maintenance_schedule(
         page_bump()
         _notify_maintenance(maintenance.pk, "scheduled")
     return maintenance
-
-
-def _incident_by_ref(ref: str) -> Incident:
-    number = ref.upper().removeprefix("INC-")
-    found = Incident.objects.filter(pk=int(number)).first() if number.isdigit() else None
-    if found is None:
-        raise NotFound(f"No incident {ref}.")
-    return found
 
 
 def maintenance_post(
