@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export INCIDENTDESK_DATA_DIR ?= $(CURDIR)/var
+# `make run PORT=8080 HOST=0.0.0.0` serves elsewhere than 127.0.0.1:8000.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
-.PHONY: run test lint test-sqlite test-postgres bench clean
+.PHONY: run test lint test-sqlite test-postgres bench screenshots clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "IncidentDesk needs Python 3.11 or newer")'
@@ -21,8 +24,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 
 run: $(VENV)/.installed
 	$(BIN)/incidentdesk init
-	$(BIN)/incidentdesk demo
-	$(BIN)/incidentdesk serve
+	INCIDENTDESK_BASE_URL=$${INCIDENTDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/incidentdesk demo
+	INCIDENTDESK_BASE_URL=$${INCIDENTDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/incidentdesk serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -43,6 +46,10 @@ test: lint test-sqlite test-postgres
 
 bench: $(VENV)/.installed-test
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Retake the screenshots in docs/screenshots (the browser tests write them only when asked).
+screenshots: $(VENV)/.installed-test
+	INCIDENTDESK_DATABASE_URL= INCIDENTDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/browser
 
 clean:
 	rm -rf $(VENV) var

@@ -7,6 +7,7 @@ missing browser fails them, so they can never be silently skipped there.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,11 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` sets this to docs/screenshots; an ordinary test run writes them to a
+# temporary folder, so `make test` never rewrites a tracked file.
+SCREENSHOTS = Path(
+    os.environ.get("INCIDENTDESK_SCREENSHOTS") or tempfile.mkdtemp(prefix="incidentdesk-shots-")
+)
 
 # Playwright's sync API runs an event loop in this thread; the tests still use the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -26,3 +26,8 @@ class Command(BaseCommand):
         for login in loader.LOGINS:
             where = f" ({login.org})" if login.org else ""
             self.stdout.write(f"  {login.role:<12} {login.email}{where}")
+        if settings.EMAIL_URL_IS_DEFAULT:
+            self.stdout.write(
+                "\nThe demo's e-mails go to `incidentdesk mailsink` when it runs on"
+                f" 127.0.0.1:1025, or else are kept as .eml files in {settings.MAILSINK_DIR}/."
+            )
