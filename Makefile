@@ -7,20 +7,33 @@ export INCIDENTDESK_DATA_DIR ?= $(CURDIR)/var
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint test-sqlite test-postgres bench screenshots clean
+.PHONY: run test lint test-sqlite test-postgres bench screenshots lock clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "IncidentDesk needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install -q -e .
+# Installs take exactly the versions in the lock files, checked by their hashes; `make lock`
+# writes them anew from pyproject.toml (tests/core/test_lock.py fails when they disagree).
+$(VENV)/.installed: pyproject.toml requirements/run.txt | $(BIN)/activate
+	$(BIN)/pip install -q --require-hashes -r requirements/run.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/activate
+	$(BIN)/pip install -q --require-hashes -r requirements/test.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@ $(VENV)/.installed
+
+UV := $(VENV)-lock/bin/uv
+LOCK := $(UV) pip compile pyproject.toml --quiet --generate-hashes --universal --python-version 3.11
+
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install -q uv==0.13.8
+	$(LOCK) -o requirements/run.txt
+	$(LOCK) --extra postgres --extra apprise --extra test -o requirements/test.txt
 
 run: $(VENV)/.installed
 	$(BIN)/incidentdesk init
@@ -52,4 +65,4 @@ screenshots: $(VENV)/.installed-test
 	INCIDENTDESK_DATABASE_URL= INCIDENTDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/browser
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(VENV)-lock var

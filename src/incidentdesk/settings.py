@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -110,6 +112,11 @@ def _databases() -> dict[str, dict[str, object]]:
         }
     else:
         config["CONN_HEALTH_CHECKS"] = True
+        if "postgresql" in str(config["ENGINE"]) and importlib.util.find_spec("psycopg") is None:
+            raise ImproperlyConfigured(
+                "INCIDENTDESK_DATABASE_URL names PostgreSQL, whose driver is not installed:"
+                " pip install 'incidentdesk[postgres]'"
+            )
     return {"default": config}
 
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-import apprise
-
 from .base import OutgoingMessage, TransportError
+
+try:
+    import apprise
+except ImportError:  # an optional extra: an instance that sends only mail and webhooks
+    HAVE_APPRISE = False
+else:
+    HAVE_APPRISE = True
+
+MISSING = (
+    "chat and push channels need Apprise, which is not installed here:"
+    " pip install 'incidentdesk[apprise]'"
+)
 
 
 def check_url(url: str) -> str | None:
     """Why Apprise cannot use `url`, or None when it can."""
     if not url or "://" not in url:
         return "an Apprise URL looks like scheme://..., e.g. slack://... or json://host:port"
+    if not HAVE_APPRISE:
+        return MISSING
     if apprise.Apprise.instantiate(url) is None:
         return f"Apprise does not understand {redact(url)}"
     return None
