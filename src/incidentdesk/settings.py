@@ -98,10 +98,13 @@ def _databases() -> dict[str, dict[str, object]]:
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=600))
     else:
         config = {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "incidentdesk.core.sqlite",
             "NAME": str(DATA_DIR / "incidentdesk.sqlite3"),
         }
-    if config["ENGINE"] == "django.db.backends.sqlite3":
+    if config["ENGINE"] in ("django.db.backends.sqlite3", "incidentdesk.core.sqlite"):
+        # writers wait their turn in the kernel's queue rather than SQLite's busy loop
+        config["ENGINE"] = "incidentdesk.core.sqlite"
+        config["TEST"] = {"NAME": ":memory:"}  # as Django's own SQLite backend does for tests
         config["CONN_MAX_AGE"] = 600
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",

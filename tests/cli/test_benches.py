@@ -48,3 +48,10 @@ def test_fanout_bench_runs():
 def test_statuspage_bench_runs():
     out = _bench("statuspage.py", "2")
     assert "10,000 past vs 10" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="the writes bench needs wrk")
+def test_writes_bench_runs():
+    out = _bench("writes.py", "1", "--clients", "2")
+    assert "create  SQLite" in out
+    assert "note    SQLite" in out
