@@ -103,8 +103,35 @@ def test_audit_log_is_a_chain_that_finds_edits(db):
 def test_health_checks(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
-    assert (r.status_code, r.json()) == (200, {"status": "ok"})
+    assert (r.status_code, r.json()["status"]) == (200, "ok")
+    assert r.json()["worker_seen_seconds_ago"] is None
+    assert r.json()["oldest_queued_task_seconds"] == 0
     assert "no-cache" in r["Cache-Control"]
+
+
+def test_readyz_says_when_tasks_wait_and_no_worker_is_seen(client, db):
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from incidentdesk.core.models import WorkerHeartbeat
+    from incidentdesk.incidents.tasks import check_sla_clocks
+
+    check_sla_clocks.enqueue()
+    DBTaskResult.objects.update(enqueued_at=timezone.now() - dt.timedelta(minutes=5))
+    body = client.get("/readyz").json()
+    assert body["status"] == "degraded"
+    assert body["oldest_queued_task_seconds"] >= 300
+    assert "no task worker" in body["detail"]
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        worker_id="w1", host="here", pid=1, started_at=now, seen_at=now - dt.timedelta(seconds=3)
+    )
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok"
+    assert 2 < body["worker_seen_seconds_ago"] < 60
 
 
 def test_bad_json_and_unknown_fields_get_the_error_format(client, member, token_for):

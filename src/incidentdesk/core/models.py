@@ -57,3 +57,17 @@ class ChainHead(models.Model):
     name = models.CharField(max_length=40, unique=True)
     seq = models.PositiveIntegerField(default=0)
     hash = models.CharField(max_length=64)
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker says it is alive every few seconds: `/readyz` and `/metrics` read it, and
+    a task left running by a worker that stopped beating is handed back to the queue."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} on {self.host} (pid {self.pid})"

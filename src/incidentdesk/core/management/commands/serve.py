@@ -4,12 +4,81 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+# a worker mid-batch finishes it before stopping: batches end at half the delivery lease
+DRAIN_SECONDS = settings.DELIVERY_LEASE_SECONDS // 2 + 15
+
+
+class WorkerKeeper:
+    """The task worker beside the web server: restarted when it dies, stopped exactly once.
+
+    The worker runs in a session of its own, so a signal sent to `serve`'s whole process group
+    (Ctrl-C, systemd's stop) reaches it once, from here, as one SIGTERM: a graceful drain that
+    finishes the batch in hand. Two signals would mean "stop now", mid-batch."""
+
+    def __init__(self, stdout: Any) -> None:
+        self.stdout = stdout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "incidentdesk.cli", "worker"],
+            start_new_session=True,
+            env={**os.environ, "INCIDENTDESK_PARENT_PID": str(os.getpid())},
+        )
+
+    def start(self) -> None:
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            self._spawn()
+        threading.Thread(target=self._watch, daemon=True, name="worker-keeper").start()
+
+    def _watch(self) -> None:
+        backoff = 1.0
+        while not self.stopping.is_set():
+            process = self.process
+            assert process is not None
+            started = time.monotonic()
+            code = process.wait()  # reaps it: no zombie left behind
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started > 60:
+                backoff = 1.0
+            self.stdout.write(
+                f"The task worker stopped (exit {code}); restarting in {backoff:.0f} s."
+            )
+            self.stdout.flush()
+            if self.stopping.wait(backoff):
+                return
+            backoff = min(30.0, backoff * 2)
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self._spawn()
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=DRAIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class Command(BaseCommand):
@@ -31,9 +100,12 @@ class Command(BaseCommand):
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("The database is not set up: run 'incidentdesk init' first.")
         connection.close()
-        worker = None
+        # the web processes stop when this process is gone, however it ended (wsgi.py)
+        os.environ["INCIDENTDESK_PARENT_PID"] = str(os.getpid())
+        keeper = None
         if not options["no_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "incidentdesk.cli", "worker"])
+            keeper = WorkerKeeper(self.stdout)
+            keeper.start()
         self.stdout.write(
             f"IncidentDesk on http://{options['host']}:{options['port']}/", ending="\n"
         )
@@ -50,9 +122,5 @@ class Command(BaseCommand):
                 log_access=False,
             ).serve()
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            if keeper is not None:
+                keeper.stop()

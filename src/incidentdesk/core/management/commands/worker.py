@@ -1,20 +1,34 @@
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
+from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
+from incidentdesk.core.lifeline import follow_parent
+from incidentdesk.core.models import WorkerHeartbeat
 from incidentdesk.core.periodic import enqueue_due_periodic_tasks
 
 log = logging.getLogger("incidentdesk.worker")
 
+BEAT_SECONDS = 5
 TICK_SECONDS = 15
 PRUNE_EVERY_SECONDS = 3600
+# a worker not seen for this long has stopped: its running tasks go back to the queue
+STALE_SECONDS = 60
+# the longest wait between two tries while the database does not answer
+MAX_BACKOFF_SECONDS = 10.0
 
 
 class Command(BaseCommand):
@@ -27,24 +41,58 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.started_at = timezone.now()
         if not options["batch"]:
             threading.Thread(target=self._tick, daemon=True, name="periodic").start()
-        call_command(
-            "db_worker",
-            queue_name="*",
-            interval=options["interval"],
-            batch=options["batch"],
-            reload=False,
-            startup_delay=False,
-            # one line per task run at the default verbosity would drown the console
-            verbosity=max(0, options["verbosity"] - 1),
+            # started by `serve`: stop (gracefully, through the signal) when it is gone
+            follow_parent()
+        backoff = 0.5
+        while True:
+            try:
+                call_command(
+                    "db_worker",
+                    queue_name="*",
+                    interval=options["interval"],
+                    batch=options["batch"],
+                    reload=False,
+                    startup_delay=False,
+                    worker_id=self.worker_id,
+                    # one line per task run at the default verbosity would drown the console
+                    verbosity=max(0, options["verbosity"] - 1),
+                )
+                return
+            except DatabaseError as exc:
+                # the database went away (restart, fail-over, network): wait and go on; the
+                # deliveries wait in the queue, and a stop signal still stops the worker
+                log.warning("database unavailable (%s); trying again in %.1f s", exc, backoff)
+                for connection in connections.all():
+                    connection.close_if_unusable_or_obsolete()
+                    connection.close()
+                time.sleep(backoff)
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    def _beat(self) -> None:
+        now = timezone.now()
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.worker_id,
+            defaults={
+                "host": socket.gethostname()[:255],
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "seen_at": now,
+            },
         )
 
     def _tick(self) -> None:
-        last_prune = 0.0
+        last_tick = last_prune = 0.0
         while True:
             try:
-                enqueue_due_periodic_tasks()
+                self._beat()
+                if time.monotonic() - last_tick >= TICK_SECONDS:
+                    last_tick = time.monotonic()
+                    enqueue_due_periodic_tasks()
+                    requeue_tasks_of_stopped_workers()
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     # finished task rows are bookkeeping; the timeline and deliveries keep
                     # the record, so a day of results is enough to inspect failures
@@ -55,9 +103,37 @@ class Command(BaseCommand):
                         failed_min_age_days=14,
                         verbosity=0,
                     )
+                    WorkerHeartbeat.objects.filter(
+                        seen_at__lt=timezone.now() - dt.timedelta(days=1)
+                    ).delete()
                     last_prune = time.monotonic()
+            except DatabaseError as exc:
+                log.warning("periodic work waits for the database: %s", exc)
             except Exception:
                 log.exception("periodic work failed")
             finally:
                 close_old_connections()
-            time.sleep(TICK_SECONDS)
+            time.sleep(BEAT_SECONDS)
+
+
+def requeue_tasks_of_stopped_workers() -> int:
+    """Tasks left RUNNING by a worker that stopped beating (killed, its machine gone) are
+    made ready again. Tasks are idempotent (deliveries hold leases), so a repeat is safe."""
+    cutoff = timezone.now() - dt.timedelta(seconds=STALE_SECONDS)
+    alive = set(
+        WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True)
+    )
+    stuck = [
+        task.pk
+        for task in DBTaskResult.objects.filter(
+            status=TaskResultStatus.RUNNING, started_at__lt=cutoff
+        ).only("pk", "worker_ids")[:500]
+        if not task.worker_ids or task.worker_ids[-1] not in alive
+    ]
+    if not stuck:
+        return 0
+    requeued = DBTaskResult.objects.filter(pk__in=stuck, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.READY, started_at=None, run_after=timezone.now()
+    )
+    log.warning("handed %d task(s) of stopped workers back to the queue", requeued)
+    return requeued
