@@ -559,9 +559,8 @@ def crawl(client: Client, seeds: list[str]) -> dict[str, str]:
         assert response.status_code < 500, (url, response.status_code)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         text = body.decode("utf-8", errors="replace")
-        if response.get("Location"):
-            text += f"\nLocation: {response['Location']}"
-        seen[url] = text
+        # headers too: a redirect's target, a download's file name
+        seen[url] = text + "".join(f"\n{name}: {value}" for name, value in response.items())
         if "html" in response.get("Content-Type", ""):
             queue.extend(u for u in links_in(text) if u not in seen)
     return seen
