@@ -563,6 +563,8 @@ def crawl(client: Client, seeds: list[str]) -> dict[str, str]:
         seen[url] = text + "".join(f"\n{name}: {value}" for name, value in response.items())
         if "html" in response.get("Content-Type", ""):
             queue.extend(u for u in links_in(text) if u not in seen)
+    unread = [u for u in queue if u not in seen]
+    assert unread == [], f"the crawl stopped at {CRAWL_LIMIT} pages with {len(unread)} unread"
     return seen
 
 
