@@ -14,7 +14,13 @@ from incidentdesk.core.api import Instant, actor
 
 from . import services
 from .models import Incident, Task, TimelineEntry
-from .selectors import IncidentFilters, incident_get_for, incident_list_for, page_by_id
+from .selectors import (
+    IncidentFilters,
+    email_shown_to,
+    incident_get_for,
+    incident_list_for,
+    page_by_id,
+)
 from .steps import policy_steps
 
 router = Router(tags=["incidents"])
@@ -201,7 +207,7 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
         "impact": incident.impact or None,
         "private": incident.private,
         "assignee": incident.assignee.email if incident.assignee and internal else None,
-        "reporter": incident.reporter.email if incident.reporter else None,
+        "reporter": email_shown_to(user, incident.reporter),
         "organisation": incident.reporter_org.name if incident.reporter_org else None,
         "affected_organisations": sorted(o.name for o in incident.affected_orgs.all()),
         **{
@@ -444,7 +450,11 @@ def get_steps(request: HttpRequest, ref: str) -> dict[str, Any]:
 
 @router.get("/incidents/{ref}/tasks", response=TasksOut)
 def get_tasks(request: HttpRequest, ref: str) -> dict[str, Any]:
+    """The guideline's checklist is the team's working notes (reasons, who did what): a
+    stakeholder gets an empty list."""
     incident = incident_get_for(actor(request), ref)
+    if not can(actor(request), "incident.view_internal"):
+        return {"items": []}
     return {"items": [_task_out(t) for t in incident.tasks.select_related("done_by")]}
 
 

@@ -40,6 +40,21 @@ def visible_incidents(user: User) -> QuerySet[Incident]:
     )
 
 
+def email_shown_to(viewer: User, person: User | None) -> str | None:
+    """`person`'s address as `viewer` may read it: the team reads everyone's; a stakeholder
+    its own and its organisation's people's, never the team's nor another organisation's."""
+    if person is None or not viewer.is_authenticated:
+        return None
+    if viewer.role != Role.STAKEHOLDER:
+        return person.email
+    if person.pk == viewer.pk:
+        return person.email
+    same_org = (
+        viewer.organisation_id is not None and person.organisation_id == viewer.organisation_id
+    )
+    return person.email if same_org and person.role == Role.STAKEHOLDER else None
+
+
 def parse_ref(ref: str) -> int:
     match = REF.match(ref.strip())
     if not match:
