@@ -62,17 +62,47 @@ def test_retry_button_queues_the_delivery_again(member, incident):
     assert incident.timeline.filter(kind="delivery_retried").exists()
 
 
-def test_template_fills_placeholders_and_preview_shows_the_message(member, incident):
+def _unpublished(member, stakeholder):
+    incident = s.incident_report(by=stakeholder, title="Tills cannot sync")
+    s.incident_categorize(
+        by=member,
+        incident=incident,
+        type="functionality",
+        severity="P3",
+        impact="few",
+        reason="one shop",
+    )
+    return incident
+
+
+def test_template_fills_placeholders_and_preview_shows_the_message(member, stakeholder):
+    incident = _unpublished(member, stakeholder)
     c = client_for(member)
     r = c.get(f"/incidents/{incident.ref}/communications?template=identified")
-    assert "We have identified the cause of Tills cannot sync" in text(r)
+    assert "We have identified the cause and are working on a fix. Next update by" in text(r)
     r = c.post(
         f"/incidents/{incident.ref}/communications",
         {"status": "identified", "body": "Cause of {title} **found**.", "action": "preview"},
     )
     assert r.status_code == 200
     assert "<strong>found</strong>" in r.content.decode()
-    assert "Cause of Tills cannot sync" in text(r)
+    # {title} is what the public may read: never the internal title
+    assert "Cause of the reported problem" in text(r)
+    assert "Cause of Tills cannot sync" not in text(r)
+
+
+def test_title_placeholder_is_the_public_title_once_published(member, stakeholder):
+    from incidentdesk.comms.updates import TEMPLATES_BY_KEY, fill
+    from incidentdesk.statuspage.services import incident_publish
+
+    incident = _unpublished(member, stakeholder)
+    incident_publish(by=member, incident=incident.ref, title="Store tills are delayed")
+    incident.refresh_from_db()
+    assert fill("Cause of {title} found.", incident) == "Cause of Store tills are delayed found."
+    for wording in TEMPLATES_BY_KEY.values():
+        filled = fill(wording.text, incident)
+        assert "Tills cannot sync" not in filled
+        assert "reply to this message" not in filled
     assert not PublicUpdate.objects.exists()
 
 

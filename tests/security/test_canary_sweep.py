@@ -182,16 +182,9 @@ def _finding_stakeholder_timeline(audience: str, where: str, word: str) -> bool:
     return word in TEAM_EMAILS and audience in STAKEHOLDERS and timeline
 
 
-def _finding_template_wording(audience: str, where: str, word: str) -> bool:
-    """Issue 14 finding 1: a wording template fills in the internal title, which a public
-    update then carries onto the status page."""
-    return word == TPL_TITLE
-
-
 KNOWN_FINDINGS: dict[str, Callable[[str, str, str], bool]] = {
     "issue 10 finding 1": _finding_join_similar,
     "issue 10 finding 2": _finding_stakeholder_timeline,
-    "issue 14 finding 1": _finding_template_wording,
 }
 
 

@@ -1,10 +1,17 @@
 """Wording for public updates, one per situation. Placeholders in braces are filled from the
-incident when a template is chosen; the member edits the text before posting."""
+incident when a template is chosen; the member edits the text before posting.
+
+A public update reaches the stakeholders and, once the incident is published, the public
+status page: so `{title}` is the incident's public title (the one published on the status
+page), never the internal one a reporter or the team typed, and no wording speaks of
+e-mail ("reply to this message") that a web page cannot carry."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from django.core.exceptions import ObjectDoesNotExist
 
 from incidentdesk.core import clock
 from incidentdesk.incidents.models import Incident
@@ -19,50 +26,52 @@ class UpdateTemplate:
     text: str
 
 
+# The status page shows an update under the incident's public title and a mail carries it in
+# its subject, so the wording does not repeat a title; `{title}` (the public one) is there
+# for a member who wants it.
 UPDATE_TEMPLATES = [
     UpdateTemplate(
         "investigating",
         "Investigating: first notice",
         "investigating",
-        "We are investigating reports of a problem: {title}. We will post the next update by "
+        "We are investigating reports of a problem. We will post the next update by "
         "{next_update}.",
     ),
     UpdateTemplate(
         "identified",
         "Identified: cause found",
         "identified",
-        "We have identified the cause of {title} and are working on a fix. Next update by "
-        "{next_update}.",
+        "We have identified the cause and are working on a fix. Next update by {next_update}.",
     ),
     UpdateTemplate(
         "monitoring",
         "Monitoring: fix in place",
         "monitoring",
-        "A fix for {title} is in place and we are monitoring the results.",
+        "A fix is in place and we are monitoring the results.",
     ),
     UpdateTemplate(
         "resolved",
         "Resolved: all clear",
         "resolved",
-        "{title} has been resolved. Thank you for your patience. If you still see a problem, "
-        "reply to this message quoting {ref}.",
+        "This incident has been resolved. Thank you for your patience.",
     ),
     UpdateTemplate(
         "maintenance",
         "Maintenance: planned work",
         "identified",
-        "{organisation} is carrying out planned maintenance ({title}). Next update by "
-        "{next_update}.",
+        "{organisation} is carrying out planned maintenance. Next update by {next_update}.",
     ),
     UpdateTemplate(
         "delay",
         "Still working: no news yet",
         "investigating",
-        "We are still working on {title}. There is no change to report yet; next update by "
+        "We are still working on this. There is no change to report yet; next update by "
         "{next_update}.",
     ),
 ]
 TEMPLATES_BY_KEY = {t.key: t for t in UPDATE_TEMPLATES}
+# {title} before the incident has a public title
+NEUTRAL_TITLE = "the reported problem"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -72,12 +81,21 @@ def placeholders(incident: Incident) -> dict[str, str]:
         clock.now() + policy.sla_for(incident.severity, incident.type).update_every
     )
     return {
-        "title": incident.title,
+        "title": public_title(incident),
         "ref": incident.ref,
         "organisation": policy.organisation.name,
         "team": policy.organisation.team,
         "next_update": due.strftime("%H:%M UTC on %d %b"),
     }
+
+
+def public_title(incident: Incident) -> str:
+    """The title the public reads: the status page's, or a neutral phrase before publishing."""
+    try:
+        published = incident.publication.public_title  # type: ignore[attr-defined]
+    except ObjectDoesNotExist:
+        published = ""
+    return published or NEUTRAL_TITLE
 
 
 def fill(text: str, incident: Incident) -> str:
