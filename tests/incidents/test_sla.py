@@ -60,6 +60,32 @@ def test_due_soon_then_breached_once_per_target(reported):
     }
 
 
+def test_a_check_reads_only_the_incidents_that_are_due(member, django_assert_max_num_queries):
+    """The check asks an index which incidents are due; incidents whose clocks are far off
+    cost nothing, however many there are, and one that was checked is not read again until
+    its next moment."""
+    with clock.frozen(T0):
+        for n in range(40):
+            s.incident_report(by=member, title=f"Far off {n}")
+    with django_assert_max_num_queries(1):
+        assert check_at(T0 + dt.timedelta(minutes=10)) == 0
+    # at 50 minutes every incident's acknowledge and triage clocks are due soon: all are read
+    assert check_at(T0 + dt.timedelta(minutes=50)) == 80
+    # and then none until the breach at 60 minutes
+    with django_assert_max_num_queries(1):
+        assert check_at(T0 + dt.timedelta(minutes=55)) == 0
+    moments = set(Incident.objects.values_list("sla_check_at", flat=True))
+    assert moments == {T0 + dt.timedelta(hours=1)}
+
+
+def test_finishing_an_incident_takes_it_off_the_check(reported, member):
+    with clock.frozen(T0 + dt.timedelta(minutes=5)):
+        s.incident_reject(by=member, incident=reported, reason="Not an incident.")
+    reported.refresh_from_db()
+    assert reported.sla_check_at is None
+    assert check_at(T0 + dt.timedelta(days=3)) == 0
+
+
 def test_a_breach_straight_away_skips_due_soon(reported):
     assert check_at(T0 + dt.timedelta(hours=2)) == 2
     assert sla_entries(reported) == [("sla_breached", "acknowledge"), ("sla_breached", "triage")]

@@ -56,6 +56,9 @@ class Incident(models.Model):
     ack_due_at = models.DateTimeField(null=True, blank=True)
     update_due_at = models.DateTimeField(null=True, blank=True)
     resolve_due_at = models.DateTimeField(null=True, blank=True)
+    # when the SLA check next has something to say about this incident (a clock due soon or
+    # breached): the periodic check reads only incidents due, through this index
+    sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     resolution_summary = models.TextField(blank=True)
     rejection_reason = models.TextField(blank=True)

@@ -91,6 +91,11 @@ def _compute_due(incident: Incident, policy: Policy) -> None:
         incident.update_due_at = incident.last_update_at + sla.update_every
     else:
         incident.update_due_at = incident.reported_at + sla.first_update
+    # the earliest moment a clock is due soon or breached, past ones included: the next SLA
+    # check looks at it, writes what is missing and moves this on to the next future moment
+    moments = [at for at, _, _, _ in _sla_moments(incident, policy)]
+    open_ = incident.status not in lifecycle.FINISHED
+    incident.sla_check_at = min(moments) if moments and open_ else None
 
 
 def _save(incident: Incident) -> None:
@@ -691,27 +696,50 @@ def _sla_clocks(incident: Incident, policy: Policy) -> list[tuple[str, dt.dateti
     return clocks
 
 
+def _sla_moments(
+    incident: Incident, policy: Policy
+) -> list[tuple[dt.datetime, str, str, dt.datetime]]:
+    """(when, kind, target, due_at): each moment a running clock is due soon or breached."""
+    moments = []
+    for target, due_at, span in _sla_clocks(incident, policy):
+        moments.append(
+            (due_at - span * policy.intake.due_soon_fraction, "sla_due_soon", target, due_at)
+        )
+        moments.append((due_at, "sla_breached", target, due_at))
+    return moments
+
+
+# incidents one run of the check takes on; the rest wait for the next run, 15 seconds on
+SLA_CHECK_BATCH = 500
+
+
 def incident_sla_check() -> int:
     """Write "SLA due soon" and "SLA breached" entries for open incidents, once per target and
-    due time. Safe to run concurrently and repeatedly. Returns the number of entries written."""
+    due time. Reads only the incidents whose `sla_check_at` has come (an index), so a run
+    costs what is due, not what exists. Safe to run concurrently and repeatedly: workers skip
+    an incident another is checking. Returns the number of entries written."""
     now = clock.now()
     written = 0
-    candidates = Incident.objects.filter(status__in=lifecycle.OPEN).values_list("pk", flat=True)
-    for pk in candidates.iterator():
+    due = Incident.objects.filter(sla_check_at__lte=now).order_by("sla_check_at")
+    for pk in list(due.values_list("pk", flat=True)[:SLA_CHECK_BATCH]):
         with transaction.atomic():
             incident = (
-                Incident.objects.select_for_update().select_related("policy_version").get(pk=pk)
+                Incident.objects.select_for_update(skip_locked=True)
+                .select_related("policy_version")
+                .filter(pk=pk, sla_check_at__lte=now)
+                .first()
             )
+            if incident is None:  # checked by another worker meanwhile
+                continue
             if incident.status not in lifecycle.OPEN:
+                incident.sla_check_at = None
+                incident.save(update_fields=["sla_check_at"])
                 continue
             policy = policy_for(incident)
-            wrote = False
-            for target, due_at, span in _sla_clocks(incident, policy):
-                if now >= due_at:
-                    kind = "sla_breached"
-                elif due_at - now <= span * policy.intake.due_soon_fraction:
-                    kind = "sla_due_soon"
-                else:
+            moments = _sla_moments(incident, policy)
+            for at, kind, target, due_at in moments:
+                # a breach supersedes the warning it was due to give
+                if at > now or (kind == "sla_due_soon" and now >= due_at):
                     continue
                 key = due_at.isoformat()
                 if incident.timeline.filter(
@@ -725,7 +753,6 @@ def incident_sla_check() -> int:
                     data={"target": target, "due_at": key, "severity": incident.severity or None},
                 )
                 written += 1
-                wrote = True
-            if wrote:
-                _save(incident)
+            incident.sla_check_at = min((at for at, *_ in moments if at > now), default=None)
+            _save(incident)
     return written
