@@ -34,8 +34,7 @@ UPDATE_TEMPLATES = [
         "investigating",
         "Investigating: first notice",
         "investigating",
-        "We are investigating reports of a problem. We will post the next update by "
-        "{next_update}.",
+        "We are investigating reports of a problem. We will post the next update by {next_update}.",
     ),
     UpdateTemplate(
         "identified",
