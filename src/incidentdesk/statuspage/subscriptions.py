@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import secrets
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from incidentdesk.comms.transports import TransportError, guard
 from incidentdesk.core import clock
 from incidentdesk.core.errors import FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
@@ -80,24 +79,6 @@ def clean_email(address: str) -> str:
     return address
 
 
-def _private_host(host: str) -> bool:
-    """True when `host` is, or resolves to, a loopback, private, link-local or otherwise
-    non-public address: a webhook there would let anyone probe the internal network."""
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
-            (".localhost", ".local", ".internal")
-        ):
-            return True
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False
-        addresses = [ipaddress.ip_address(str(info[4][0])) for info in infos]
-    return any(not a.is_global for a in addresses)
-
-
 def clean_webhook_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
@@ -115,13 +96,13 @@ def clean_webhook_url(url: str) -> str:
         parts.port  # noqa: B018  (raises on a malformed port)
     except ValueError:
         raise field_error("url", "The port of this URL is not a number from 1 to 65535.") from None
-    allow = getattr(settings, "STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS", False)
-    if not allow and _private_host(parts.hostname):
-        raise field_error(
-            "url",
-            f"{parts.hostname} is a loopback or private address; webhooks go to public hosts "
-            "only (an admin can allow private ones with STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS).",
-        )
+    try:
+        # checked again on every delivery, after resolution; this only answers early
+        guard.resolve(parts.hostname, parts.port or 443)
+    except guard.AddressRefused as exc:
+        raise field_error("url", str(exc)) from None
+    except TransportError:
+        pass  # a name that does not resolve yet may later; each delivery checks it
     return url
 
 
