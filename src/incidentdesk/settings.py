@@ -234,6 +234,10 @@ DELIVERY_LEASE_SECONDS = int(os.environ.get("INCIDENTDESK_DELIVERY_LEASE", "120"
 STATUSPAGE_MAX_AGE = int(os.environ.get("INCIDENTDESK_STATUSPAGE_MAX_AGE", "0"))
 # Seconds a web process trusts the page version it read; changes elsewhere show within this.
 STATUSPAGE_VERSION_TTL = float(os.environ.get("INCIDENTDESK_STATUSPAGE_VERSION_TTL", "1"))
+# Subscription requests accepted from one client (IP address) an hour.
+STATUSPAGE_SUBSCRIBE_PER_HOUR = int(
+    os.environ.get("INCIDENTDESK_STATUSPAGE_SUBSCRIBE_PER_HOUR", "10")
+)
 # Deprecated: INCIDENTDESK_OUTBOUND_ALLOW_NETWORKS names the networks; this still allows the
 # private ranges (never loopback or link-local) to webhooks as it did.
 if os.environ.get("INCIDENTDESK_STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS", "").lower() in (

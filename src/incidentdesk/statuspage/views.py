@@ -157,15 +157,16 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         kind = request.POST.get("kind", "email")
         chosen: list[int | str] = list(request.POST.getlist("components"))
+        client = request.META.get("REMOTE_ADDR", "")
         try:
             if kind == "webhook":
-                _, token = subscriptions.subscribe_webhook(
-                    url=request.POST.get("url", ""), components=chosen
-                )
+                token = subscriptions.subscribe_webhook(
+                    url=request.POST.get("url", ""), components=chosen, client=client
+                ).handle
                 done = "webhook"
             else:
                 subscriptions.subscribe_email(
-                    email=request.POST.get("email", ""), components=chosen
+                    email=request.POST.get("email", ""), components=chosen, client=client
                 )
                 done = "email"
         except DomainError as exc:
@@ -179,7 +180,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         "token": token,
         "form": request.POST,
     }
-    return render(request, "statuspage/subscribe.html", context, status=422 if errors else 200)
+    status = (429 if errors[0].status_code == 429 else 422) if errors else 200
+    return render(request, "statuspage/subscribe.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
