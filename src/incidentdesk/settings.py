@@ -147,7 +147,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # lanes (comms.tasks.LANES): mail, the team's webhooks and chat, status page subscribers
+        "QUEUES": ["default", "outbound", "subscribers"],
     }
 }
 

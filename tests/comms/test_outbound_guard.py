@@ -64,13 +64,18 @@ def redirecting():
 
 
 @pytest.fixture
-def silent() -> Iterator[str]:
-    """A receiver that accepts connections and never answers."""
+def silent_listener() -> Iterator[tuple[str, socket.socket]]:
+    """A receiver that takes connections and never answers, and its socket."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook", listener
     listener.close()
+
+
+@pytest.fixture
+def silent(silent_listener) -> str:
+    return silent_listener[0]
 
 
 @pytest.mark.parametrize(
@@ -176,3 +181,120 @@ def test_public_addresses_pass_and_others_do_not(db, address, allowed):
     import ipaddress
 
     assert guard.address_allowed(ipaddress.ip_address(address)) is allowed
+
+
+# -- lanes: a slow receiver holds up only its own lane ----------------------------------------
+
+
+def test_each_kind_of_delivery_is_queued_in_its_lane(db):
+    from django_tasks_db.models import DBTaskResult
+
+    for channel, recipient, audience, key in [
+        ("email", "pat@example.org", "", "mail"),
+        ("webhook", "https://hooks.example.org/team", "", "team"),
+        ("apprise", "json://chat.example.org/", "", "chat"),
+        ("webhook", "https://example.org/subscriber", "subscribers", "subscriber"),
+    ]:
+        services.message_queue(
+            channel=channel,
+            recipient=recipient,
+            subject="s",
+            body_markdown="b",
+            key=key,
+            audience=audience,
+        )
+    lanes = {
+        d.key: DBTaskResult.objects.get(id=d.task_id).queue_name for d in Delivery.objects.all()
+    }
+    assert lanes == {
+        "mail": "default",
+        "team": "outbound",
+        "chat": "outbound",
+        "subscriber": "subscribers",
+    }
+
+
+SLOW_LANE_SCRIPT = """
+from incidentdesk.comms.services import message_queue
+for i, url in enumerate({urls!r}):
+    message_queue(channel="webhook", recipient=url, subject="s", body_markdown="b",
+                  key=f"slow-{{i}}", payload={{}}, audience="subscribers")
+    message_queue(channel="webhook", recipient=url, subject="s", body_markdown="b",
+                  key=f"team-{{i}}", payload={{}})
+message_queue(channel="email", recipient="pat@example.org", subject="Behind them",
+              body_markdown="b", key="mail")
+"""
+ATTEMPTED_SCRIPT = """
+from incidentdesk.comms.models import Delivery
+print("ATTEMPTED", Delivery.objects.filter(key__startswith="slow-", attempts__gt=0).count())
+"""
+
+
+def test_mail_queued_behind_unreachable_webhooks_is_sent_without_waiting_for_them(tmp_path):
+    """The finding: 823 deliveries to unreachable subscriber URLs delayed a stakeholder's mail
+    by minutes. Here webhooks to 20 receivers that never answer (each a subscriber and a team
+    channel) are queued before one mail; the real worker sends the mail while nearly all of
+    them are still waiting their turn."""
+    from aiosmtpd.controller import Controller
+
+    from .conftest import Inbox, free_port
+    from .test_worker_crash import _cli, _env, _wait, _worker
+
+    listeners = []
+    for _ in range(20):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listeners.append(listener)
+    urls = [f"http://127.0.0.1:{x.getsockname()[1]}/hook" for x in listeners]
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = _env(tmp_path, port)
+    env.update(
+        INCIDENTDESK_OUTBOUND_ALLOW_NETWORKS="127.0.0.1/32", INCIDENTDESK_OUTBOUND_TIMEOUT="2"
+    )
+    worker = None
+    try:
+        _cli("init", env=env)
+        _cli("manage", "shell", "-c", SLOW_LANE_SCRIPT.format(urls=urls), env=env)
+        worker = _worker(env)
+        assert _wait(lambda: inbox.to("pat@example.org"), timeout=120), "the mail never came"
+        out = _cli("manage", "shell", "-c", ATTEMPTED_SCRIPT, env=env)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=20)
+        controller.stop()
+        for listener in listeners:
+            listener.close()
+    attempted = int(next(x for x in out.splitlines() if x.startswith("ATTEMPTED")).split()[1])
+    assert attempted < 10, f"the mail waited for {attempted} unreachable webhooks"
+
+
+def test_a_receiver_that_did_not_answer_costs_one_timeout_not_one_per_delivery(
+    silent_listener, http_receiver, settings
+):
+    silent_url, listener = silent_listener
+    base, received = http_receiver
+    settings.OUTBOUND_TIMEOUT_SECONDS = 0.2
+    for i in range(5):
+        _queue("webhook", silent_url, f"w-dead-{i}")
+    _queue("webhook", base + "/hook", "w-alive")
+    assert deliver_due() == ["retry"] * 5 + ["sent"]
+    errors = [
+        d.last_error for d in Delivery.objects.filter(key__startswith="w-dead").order_by("id")
+    ]
+    assert "timed out" in errors[0]
+    assert all("did not answer a moment ago" in e for e in errors[1:])
+    assert [path for path, _, _ in received.requests] == ["/hook"]
+    listener.setblocking(False)
+    connections = 0
+    while True:
+        try:
+            listener.accept()[0].close()
+        except BlockingIOError:
+            break
+        connections += 1
+    assert connections == 1

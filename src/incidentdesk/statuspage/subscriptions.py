@@ -2,6 +2,11 @@
 JSON), optionally for some components only. Messages go out through the communication
 engine (`comms.services.message_queue`), which retries and records every delivery.
 
+Every ask to subscribe, or to change a subscription, is a `SubscriptionRequest` that applies
+only when the link sent to the address is followed (for a webhook, POSTed to its URL with the
+secret its notices are then signed with), and is answered alike whether the address was
+subscribed or not. Asks are limited per client and hour, confirmations per address and hour.
+
 Links in mails are signed, not stored: a confirmation link is valid for two days, an
 unsubscribe link for as long as the subscription exists."""
 
@@ -21,6 +26,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from incidentdesk.comms import crypto
+from incidentdesk.comms.tasks import SUBSCRIBERS_AUDIENCE
 from incidentdesk.comms.transports import TransportError, guard
 from incidentdesk.core import clock
 from incidentdesk.core.errors import (
@@ -357,6 +363,7 @@ def _queue_confirmation(
         }
         _queue(
             channel="webhook",
+            audience=SUBSCRIBERS_AUDIENCE,
             recipient=subscriber.address,
             subject=subject,
             body_markdown=subject,
@@ -427,6 +434,7 @@ def _send(
     else:
         _queue(
             channel="webhook",
+            audience=SUBSCRIBERS_AUDIENCE,
             recipient=subscriber.address,
             subject=subject,
             body_markdown=body,

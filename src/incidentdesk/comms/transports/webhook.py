@@ -85,7 +85,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         response.read(65536)
         return response.status
     except (OSError, http.client.HTTPException) as exc:
-        raise TransportError(f"cannot reach {parts.hostname}: {exc}") from exc
+        raise TransportError(f"cannot reach {parts.hostname}: {exc}", unreachable=True) from exc
     finally:
         connection.close()
 
