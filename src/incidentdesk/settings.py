@@ -157,7 +157,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # lanes (comms.tasks.LANES): mail, the team's webhooks and chat, status page subscribers
+        "QUEUES": ["default", "outbound", "subscribers"],
     }
 }
 
@@ -227,6 +228,15 @@ EMAIL_FROM = os.environ.get(
 )
 # Where `incidentdesk mailsink` and the unconfigured default keep received mail.
 MAILSINK_DIR = DATA_DIR / "mailsink"
+# Outbound requests (webhooks, Apprise) go to public addresses only, checked on every attempt;
+# these networks are allowed besides (comma-separated, e.g. "10.0.0.0/8,192.168.1.0/24").
+OUTBOUND_ALLOW_NETWORKS = [
+    net.strip()
+    for net in os.environ.get("INCIDENTDESK_OUTBOUND_ALLOW_NETWORKS", "").split(",")
+    if net.strip()
+]
+# Seconds an outbound request may take to connect, and again to answer.
+OUTBOUND_TIMEOUT_SECONDS = float(os.environ.get("INCIDENTDESK_OUTBOUND_TIMEOUT", "5"))
 # Seconds a worker holds a delivery; a delivery whose worker died is retried after this.
 DELIVERY_LEASE_SECONDS = int(os.environ.get("INCIDENTDESK_DELIVERY_LEASE", "120"))
 
@@ -235,7 +245,15 @@ DELIVERY_LEASE_SECONDS = int(os.environ.get("INCIDENTDESK_DELIVERY_LEASE", "120"
 STATUSPAGE_MAX_AGE = int(os.environ.get("INCIDENTDESK_STATUSPAGE_MAX_AGE", "0"))
 # Seconds a web process trusts the page version it read; changes elsewhere show within this.
 STATUSPAGE_VERSION_TTL = float(os.environ.get("INCIDENTDESK_STATUSPAGE_VERSION_TTL", "1"))
-# Webhook subscribers on loopback or private addresses are refused unless this is set.
-STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = os.environ.get(
-    "INCIDENTDESK_STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS", ""
-).lower() in ("1", "true", "yes")
+# Subscription requests accepted from one client (IP address) an hour.
+STATUSPAGE_SUBSCRIBE_PER_HOUR = int(
+    os.environ.get("INCIDENTDESK_STATUSPAGE_SUBSCRIBE_PER_HOUR", "10")
+)
+# Deprecated: INCIDENTDESK_OUTBOUND_ALLOW_NETWORKS names the networks; this still allows the
+# private ranges (never loopback or link-local) to webhooks as it did.
+if os.environ.get("INCIDENTDESK_STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS", "").lower() in (
+    "1",
+    "true",
+    "yes",
+):
+    OUTBOUND_ALLOW_NETWORKS += ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]

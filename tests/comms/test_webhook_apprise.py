@@ -131,8 +131,10 @@ def test_apprise_channel_posts_to_a_json_receiver(http_receiver, admin, manager,
     assert delivery.recipient == f"json://127.0.0.1:{port}/…"
 
 
-def test_apprise_unreachable_is_retried(manager, stakeholder):
+def test_apprise_unreachable_is_retried(settings, manager, stakeholder):
     from .conftest import free_port
+
+    settings.OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
 
     services.message_queue(
         channel="apprise",

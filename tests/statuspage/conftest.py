@@ -146,7 +146,9 @@ def http_receiver() -> Iterator[tuple[str, Received]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    # this receiver listens on loopback: outbound requests may reach 127.0.0.1 (only) here
+    with override_settings(OUTBOUND_ALLOW_NETWORKS=["127.0.0.1/32"]):
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
     server.shutdown()
     server.server_close()
 

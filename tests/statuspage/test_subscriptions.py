@@ -3,6 +3,7 @@ Statuspage-style JSON to a real HTTP server, and the bad input they refuse."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from incidentdesk.incidents.services import incident_post_update, incident_repor
 from incidentdesk.statuspage import services, subscriptions
 from incidentdesk.statuspage.models import Subscriber
 
+from ..comms.test_webhook_apprise import verify_standard_webhook
 from .conftest import run_worker
 from .shapes import INCIDENT, check
 
@@ -89,8 +91,8 @@ def test_subscribers_to_other_components_hear_nothing(smtp, member, api_componen
     billing_only = subscriptions.subscribe_email(
         email="billing@example.org", components=[billing.pk]
     )
-    for subscriber in (api_only, billing_only):
-        subscriptions.confirm(subscriptions.confirm_token(subscriber))
+    for requested in (api_only, billing_only):
+        subscriptions.confirm(subscriptions.confirm_token(requested.request))
     incident = incident_report(by=member, title="API errors")
     services.incident_link_component(by=member, incident=incident.ref, component=api_component.pk)
     services.incident_publish(by=member, incident=incident.ref)
@@ -125,12 +127,17 @@ def test_malformed_addresses_are_refused_with_a_reason(client, db, address, mess
         ("ftp://example.org/hook", "starts with https://"),
         ("https://", "names a host"),
         ("https://user:pw@example.org/hook", "no user name or password"),
-        ("http://127.0.0.1:8080/hook", "loopback or private"),
-        ("http://localhost/hook", "loopback or private"),
-        ("http://10.1.2.3/hook", "loopback or private"),
-        ("http://192.168.0.10/hook", "loopback or private"),
-        ("http://[::1]/hook", "loopback or private"),
-        ("http://169.254.169.254/latest/meta-data", "loopback or private"),
+        ("http://127.0.0.1:8080/hook", "non-public address"),
+        ("http://localhost/hook", "non-public address"),
+        ("http://10.1.2.3/hook", "non-public address"),
+        ("http://192.168.0.10/hook", "non-public address"),
+        ("http://[::1]/hook", "non-public address"),
+        ("http://169.254.169.254/latest/meta-data", "non-public address"),
+        ("http://127.0.0.1.:9001/", "non-public address"),
+        ("http://localhost.:9001/", "non-public address"),
+        ("http://2130706433/hook", "non-public address"),
+        ("http://[::ffff:127.0.0.1]/hook", "non-public address"),
+        ("http://0.0.0.0:9001/", "non-public address"),
     ],
 )
 def test_bad_webhook_urls_are_refused_with_a_reason(client, db, url, message):
@@ -145,10 +152,21 @@ def test_bad_webhook_urls_are_refused_with_a_reason(client, db, url, message):
     assert not Subscriber.objects.exists()
 
 
-def test_webhook_gets_statuspage_style_json_when_an_admin_allows_private_hosts(
-    settings, client, http_receiver, member, api_component
+def confirm_webhook(client, received) -> dict:
+    """Follow the link in the confirmation the webhook URL received, as its owner would;
+    returns that confirmation."""
+    [confirmation] = [
+        json.loads(body)["subscription_confirmation"]
+        for _, _, body in received.requests
+        if b"subscription_confirmation" in body
+    ]
+    assert client.get(_path(confirmation["confirm_url"])).status_code == 200
+    return confirmation
+
+
+def test_webhook_gets_statuspage_style_json_once_its_owner_confirms(
+    client, http_receiver, member, api_component
 ):
-    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
     base, received = http_receiver
     response = client.post(
         "/api/v1/statuspage/subscribers",
@@ -157,36 +175,146 @@ def test_webhook_gets_statuspage_style_json_when_an_admin_allows_private_hosts(
     )
     assert response.status_code == 201
     assert response.json()["token"].startswith("sps_")
+    assert response.json()["confirmed"] is False
+    run_worker()
+    [(path, headers, _)] = received.requests
+    assert path == "/hook"
+    confirmation = received.json()["subscription_confirmation"]
+    assert confirmation["secret"].startswith("whsec_")
+    assert verify_standard_webhook(confirmation["secret"], headers, received.requests[0][2])
+
+    # not confirmed yet: a published incident sends the URL nothing
+    first = incident_report(by=member, title="Checkout errors")
+    services.incident_publish(by=member, incident=first.ref)
+    run_worker()
+    assert len(received.requests) == 1
+
+    confirm_webhook(client, received)
     incident = incident_report(by=member, title="API errors")
     services.incident_publish(by=member, incident=incident.ref)
     run_worker()
-    [(path, _, _)] = received.requests
+    [(path, headers, raw)] = received.requests[1:]
     assert path == "/hook"
     body = received.json()
     assert set(body) == {"meta", "page", "incident"}
     assert set(body["page"]) == {"id", "status_indicator", "status_description"}
     check(body["incident"], INCIDENT, "$.incident")
     assert body["incident"]["name"] == "API errors"
+    assert verify_standard_webhook(confirmation["secret"], headers, raw)
 
 
 def test_a_webhook_is_unsubscribed_with_its_token_and_an_unknown_token_is_404(settings, client, db):
-    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
-    _, token = subscriptions.subscribe_webhook(url="http://127.0.0.1:9/hook")
+    settings.OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    requested = subscriptions.subscribe_webhook(url="http://127.0.0.1:9/hook")
     url = "/api/v1/statuspage/subscribers/unsubscribe"
+    early = client.post(url, {"token": requested.handle}, content_type="application/json")
+    assert early.status_code == 404, "the token names the subscription once it is confirmed"
+    subscriptions.confirm(subscriptions.confirm_token(requested.request))
     wrong = client.post(url, {"token": "sps_nope"}, content_type="application/json")
     assert wrong.status_code == 404
     assert Subscriber.objects.get().unsubscribed_at is None
-    done = client.post(url, {"token": token}, content_type="application/json")
+    done = client.post(url, {"token": requested.handle}, content_type="application/json")
     assert done.status_code == 204
     assert Subscriber.objects.get().unsubscribed_at is not None
+
+
+def test_resubscribing_a_known_webhook_url_does_not_take_it_over(client, http_receiver, db):
+    base, received = http_receiver
+    url = "/api/v1/statuspage/subscribers"
+    owner = client.post(url, {"url": base + "/hook"}, content_type="application/json").json()
+    run_worker()
+    confirmation = confirm_webhook(client, received)
+
+    other = client.post(url, {"url": base + "/hook"}, content_type="application/json")
+    assert other.status_code == 201
+    assert set(other.json()) == set(owner) and other.json()["confirmed"] is False
+    stolen = client.post(
+        url + "/unsubscribe", {"token": other.json()["token"]}, content_type="application/json"
+    )
+    assert stolen.status_code == 404
+    subscriber = Subscriber.objects.get()
+    assert subscriber.unsubscribed_at is None
+    assert subscriptions.crypto.decrypt(subscriber.secret_encrypted) == confirmation["secret"]
+    done = client.post(
+        url + "/unsubscribe", {"token": owner["token"]}, content_type="application/json"
+    )
+    assert done.status_code == 204
+
+
+def test_a_confirmed_subscriptions_components_change_only_once_confirmed(
+    client, smtp, manager, api_component
+):
+    billing = services.component_create(by=manager, name="Billing")
+    first = subscriptions.subscribe_email(email="reader@example.org", components=[api_component.pk])
+    subscriptions.confirm(subscriptions.confirm_token(first.request))
+    with clock.frozen(clock.now()) as frozen:
+        frozen.advance(minutes=61)
+        response = client.post(
+            "/status/subscribe/",
+            {"kind": "email", "email": "reader@example.org", "components": [billing.pk]},
+        )
+        assert response.status_code == 200
+        run_worker()
+    subscriber = Subscriber.objects.get()
+    assert [c.pk for c in subscriber.components.all()] == [api_component.pk]
+    [first_mail, change] = smtp.to("reader@example.org")
+    assert "change" not in first_mail.get_body(preferencelist=("plain",)).get_content()
+    text = change.get_body(preferencelist=("plain",)).get_content()
+    assert "change this address's subscription" in text and "Billing" in text
+    client.get(_path(_links(change, "confirm")[0]))
+    assert [c.pk for c in subscriber.components.all()] == [billing.pk]
+
+
+def test_the_answer_does_not_tell_whether_an_address_is_subscribed(client, smtp, db):
+    known = subscriptions.subscribe_email(email="known@example.org")
+    subscriptions.confirm(subscriptions.confirm_token(known.request))
+    answers = []
+    for address in ("known@example.org", "unknown@example.org"):
+        page = client.post("/status/subscribe/", {"kind": "email", "email": address})
+        api = client.post(
+            "/api/v1/statuspage/subscribers", {"email": address}, content_type="application/json"
+        )
+        body = api.json()
+        answers.append(
+            (
+                page.status_code,
+                _without_csrf(page.content.decode()).replace(address, "ADDRESS"),
+                api.status_code,
+                sorted(body),
+                body["confirmed"],
+            )
+        )
+    assert answers[0] == answers[1]
+
+
+def _without_csrf(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_subscription_requests_are_limited_per_client(client, settings, db):
+    settings.STATUSPAGE_SUBSCRIBE_PER_HOUR = 3
+    url = "/api/v1/statuspage/subscribers"
+    for i in range(3):
+        ok = client.post(url, {"email": f"r{i}@example.org"}, content_type="application/json")
+        assert ok.status_code == 201
+    refused = client.post(url, {"email": "r9@example.org"}, content_type="application/json")
+    assert refused.status_code == 429
+    assert "subscription requests an hour" in refused.json()["detail"]
+    page = client.post("/status/subscribe/", {"kind": "email", "email": "r9@example.org"})
+    assert page.status_code == 429
+    assert not Subscriber.objects.filter(address="r9@example.org").exists()
+    elsewhere = client.post(
+        url, {"email": "r9@example.org"}, content_type="application/json", REMOTE_ADDR="192.0.2.7"
+    )
+    assert elsewhere.status_code == 201
 
 
 def test_webhooks_hear_of_component_changes_in_statuspage_shape(
     settings, client, http_receiver, smtp, member, api_component
 ):
-    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
     base, received = http_receiver
-    subscriptions.subscribe_webhook(url=base + "/hook")
+    requested = subscriptions.subscribe_webhook(url=base + "/hook")
+    subscriptions.confirm(subscriptions.confirm_token(requested.request))
     client.post("/status/subscribe/", {"kind": "email", "email": "reader@example.org"})
     run_worker()
     [confirmation] = smtp.to("reader@example.org")
@@ -214,9 +342,9 @@ def test_webhooks_hear_of_component_changes_in_statuspage_shape(
 def test_an_unpublished_incident_moves_no_component_and_sends_no_component_update(
     settings, http_receiver, member, api_component
 ):
-    settings.STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS = True
     base, received = http_receiver
-    subscriptions.subscribe_webhook(url=base + "/hook")
+    requested = subscriptions.subscribe_webhook(url=base + "/hook")
+    subscriptions.confirm(subscriptions.confirm_token(requested.request))
     incident = incident_report(by=member, title="Tills slow in one store")
     services.incident_link_component(
         by=member, incident=incident.ref, component=api_component.pk, status="major_outage"

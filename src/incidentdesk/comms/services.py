@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -63,6 +64,7 @@ def message_queue(
     headers: dict[str, str] | None = None,
     payload: dict[str, Any] | None = None,
     secret: str | None = None,
+    audience: str = "",
 ) -> Delivery:
     """Queue one delivery in the caller's transaction and enqueue its worker task.
 
@@ -91,6 +93,7 @@ def message_queue(
             headers=headers or {},
             payload=payload,
             secret_encrypted=crypto.encrypt(secret or ""),
+            audience=audience,
         )
         _stamp(delivery)
         _enqueue(delivery)
@@ -113,11 +116,8 @@ def deliveries_queue_many(deliveries: list[Delivery]) -> int:
             Delivery.objects.filter(key__in=keys[i : i + 500]).values_list("key", flat=True)
         )
     fresh = [d for d in deliveries if d.key not in existing]
-    from .tasks import deliver_many
-
-    for i in range(0, len(fresh), TASK_BATCH):
-        batch = fresh[i : i + TASK_BATCH]
-        task_id = deliver_many.enqueue([d.key for d in batch]).id
+    for batch in _batches(fresh):
+        task_id = _enqueue_many(batch)
         for delivery in batch:
             _stamp(delivery)
             delivery.task_id = task_id
@@ -153,6 +153,27 @@ def _insert_many(deliveries: list[Delivery]) -> None:
             )
 
 
+def _batches(deliveries: list[Delivery]) -> list[list[Delivery]]:
+    """TASK_BATCH deliveries a task, each task in one lane."""
+    from .tasks import lane
+
+    by_lane: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_lane.setdefault(lane(delivery.channel, delivery.audience), []).append(delivery)
+    return [
+        group[i : i + TASK_BATCH]
+        for group in by_lane.values()
+        for i in range(0, len(group), TASK_BATCH)
+    ]
+
+
+def _enqueue_many(batch: list[Delivery]) -> Any:
+    from .tasks import deliver_many, lane
+
+    queue = lane(batch[0].channel, batch[0].audience)
+    return deliver_many.using(queue_name=queue).enqueue([d.key for d in batch]).id
+
+
 def _stamp(delivery: Delivery) -> None:
     now = clock.now()
     delivery.created_at = now
@@ -161,9 +182,10 @@ def _stamp(delivery: Delivery) -> None:
 
 
 def _enqueue(delivery: Delivery, run_after: dt.datetime | None = None) -> None:
-    from .tasks import deliver
+    from .tasks import deliver, lane
 
-    task = deliver if run_after is None else deliver.using(run_after=run_after)
+    queue = lane(delivery.channel, delivery.audience)
+    task = deliver.using(queue_name=queue, run_after=run_after)
     delivery.task_id = task.enqueue(delivery.key).id
 
 
@@ -238,12 +260,31 @@ def _claim(keys: list[str], lease: dt.timedelta) -> list[Delivery]:
     return claimed
 
 
+# Receivers (webhook and chat hosts) that did not answer lately, in this worker process, and
+# until when: deliveries to them wait for their retry rather than each spending a timeout, so
+# one unreachable receiver costs its lane one timeout a minute, not one per delivery.
+_unanswering: dict[str, float] = {}
+RECEIVER_PAUSE_SECONDS = 60.0
+
+
+def _receiver(channel: str, address: str) -> str:
+    if channel == ChannelKind.EMAIL:
+        return ""
+    return urlsplit(address).netloc.rsplit("@", 1)[-1].lower()
+
+
 def _send(delivery: Delivery) -> tuple[str, str]:
     """("sent" | "failed" | "retry", the transport's note or the error)."""
+    receiver = ""
     try:
         message = _message(delivery)
+        receiver = _receiver(delivery.channel, message.address)
+        if receiver and _unanswering.get(receiver, 0.0) > time.monotonic():
+            raise TransportError(f"{receiver} did not answer a moment ago; tried again later")
         return "sent", transport_for(delivery.channel).send(message)
     except TransportError as exc:
+        if exc.unreachable and receiver:
+            _unanswering[receiver] = time.monotonic() + RECEIVER_PAUSE_SECONDS
         final = exc.permanent or delivery.attempts >= MAX_ATTEMPTS
         return ("failed" if final else "retry"), str(exc)
     except (messages.RenderError, ValueError) as exc:
@@ -256,14 +297,15 @@ def _send(delivery: Delivery) -> tuple[str, str]:
 
 def _hand_over(rest: list[Delivery]) -> None:
     """Release deliveries claimed but not attempted, under a task of their own."""
-    from .tasks import deliver_many
-
     with transaction.atomic():
-        task_id = deliver_many.enqueue([d.key for d in rest]).id
-        for delivery in rest:
-            Delivery.objects.filter(
-                pk=delivery.pk, state=DeliveryState.QUEUED, claimed_until=delivery.claimed_until
-            ).update(claimed_until=None, attempts=F("attempts") - 1, task_id=task_id)
+        for batch in _batches(rest):
+            task_id = _enqueue_many(batch)
+            for delivery in batch:
+                Delivery.objects.filter(
+                    pk=delivery.pk,
+                    state=DeliveryState.QUEUED,
+                    claimed_until=delivery.claimed_until,
+                ).update(claimed_until=None, attempts=F("attempts") - 1, task_id=task_id)
 
 
 def _message(delivery: Delivery) -> OutgoingMessage:

@@ -6,6 +6,23 @@ from django_tasks import task
 
 from . import services
 
+# Lanes: each is a django-tasks queue that the worker runs on its own thread, so mail to people
+# never waits behind a receiver that is slow or down, and the status page's subscribers (any
+# number of URLs anyone registered) never hold up the team's own channels.
+MAIL_LANE = "default"
+OUTBOUND_LANE = "outbound"
+SUBSCRIBERS_LANE = "subscribers"
+LANES = (MAIL_LANE, OUTBOUND_LANE, SUBSCRIBERS_LANE)
+SUBSCRIBERS_AUDIENCE = "subscribers"
+
+
+def lane(channel: str, audience: str = "") -> str:
+    if channel == "email":
+        return MAIL_LANE
+    if audience == SUBSCRIBERS_AUDIENCE:
+        return SUBSCRIBERS_LANE
+    return OUTBOUND_LANE
+
 
 @task()
 def deliver(key: str) -> str:

@@ -288,15 +288,23 @@ def post_maintenance(request: HttpRequest, maintenance_id: int, payload: Mainten
 
 @router.post("/statuspage/subscribers", response={201: SubscribedOut}, auth=None)
 def subscribe(request: HttpRequest, payload: SubscribeIn) -> Any:
-    """Anyone: an e-mail address (confirmed by a link mailed to it) or a webhook URL."""
+    """Anyone: an e-mail address or a webhook URL, confirmed by following the link sent there
+    (for a webhook, POSTed to it with the secret its notices are signed with). The answer is
+    the same whether or not the address is subscribed; `token`, once the link is followed,
+    names the subscription (and unsubscribes it)."""
     components: list[int | str] = list(payload.components)
+    client = request.META.get("REMOTE_ADDR", "")
     if payload.url:
-        _, token = subscriptions.subscribe_webhook(url=payload.url, components=components)
-        return Status(201, {"kind": "webhook", "confirmed": True, "token": token})
-    subscriber = subscriptions.subscribe_email(email=payload.email or "", components=components)
-    return Status(
-        201, {"kind": "email", "confirmed": subscriber.confirmed_at is not None, "token": None}
-    )
+        requested = subscriptions.subscribe_webhook(
+            url=payload.url, components=components, client=client
+        )
+        kind = "webhook"
+    else:
+        requested = subscriptions.subscribe_email(
+            email=payload.email or "", components=components, client=client
+        )
+        kind = "email"
+    return Status(201, {"kind": kind, "confirmed": False, "token": requested.handle})
 
 
 class UnsubscribeIn(_In):
@@ -305,6 +313,6 @@ class UnsubscribeIn(_In):
 
 @router.post("/statuspage/subscribers/unsubscribe", response={204: None}, auth=None)
 def unsubscribe(request: HttpRequest, payload: UnsubscribeIn) -> Any:
-    """Anyone holding a webhook subscription's token ends it."""
+    """Anyone holding a subscription's token ends it."""
     subscriptions.unsubscribe_webhook(payload.token)
     return Status(204, None)

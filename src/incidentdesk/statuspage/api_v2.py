@@ -10,7 +10,14 @@ from typing import Any
 from django.conf import settings
 
 from . import selectors
-from .models import Component, ComponentGroup, Maintenance, MaintenanceStatus
+from .models import (
+    Component,
+    ComponentGroup,
+    Maintenance,
+    MaintenanceStatus,
+    Subscriber,
+    SubscriberKind,
+)
 from .selectors import PublicIncident
 
 PAGE_ID = "incidentdesk"
@@ -174,6 +181,35 @@ def maintenance_json(m: Maintenance) -> dict[str, Any]:
         "scheduled_for": ts(m.scheduled_for),
         "scheduled_until": ts(m.scheduled_until),
     }
+
+
+def subscriber_json(
+    *, kind: str, address: str, created_at: dt.datetime, handle: str, components: list[int]
+) -> dict[str, Any]:
+    """Statuspage's public subscriber object. `id` is the handle its asker holds."""
+    webhook = kind == SubscriberKind.WEBHOOK
+    return {
+        "id": handle,
+        "mode": "webhook" if webhook else "email",
+        "email": None if webhook else address,
+        "endpoint": address if webhook else None,
+        "created_at": ts(created_at),
+        "quarantined_at": None,
+        "purge_at": None,
+        "skip_confirmation_notification": False,
+        "incident": None,
+        "components": [str(pk) for pk in components],
+    }
+
+
+def subscription_json(subscriber: Subscriber, handle: str) -> dict[str, Any]:
+    return subscriber_json(
+        kind=subscriber.kind,
+        address=subscriber.address,
+        created_at=subscriber.created_at,
+        handle=handle,
+        components=[c.pk for c in subscriber.components.all()],
+    )
 
 
 # -- documents -------------------------------------------------------------------------------

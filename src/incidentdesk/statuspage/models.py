@@ -191,12 +191,34 @@ class Subscriber(models.Model):
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # a webhook's signing secret ("whsec_<base64>", encrypted), sent to its URL to confirm it
+    secret_encrypted = models.TextField(blank=True)
 
     class Meta:
         ordering = ["kind", "address"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "address"], name="sp_subscriber_address")
         ]
+
+
+class SubscriptionRequest(models.Model):
+    """One ask to subscribe (or to change a subscription): nothing of it applies until the
+    link sent to the address is followed. Its `handle` (stored as SHA-256) is the asker's:
+    once confirmed it names the subscription (unsubscribes a webhook, `/api/v2/subscribers/
+    {id}.json`). The rows also count asks per client and hour."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="requests")
+    handle_digest = models.CharField(max_length=64, unique=True)
+    components = models.JSONField(default=list, blank=True)
+    secret_encrypted = models.TextField(blank=True)
+    # SHA-256 of the asking client's IP address
+    client = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+    confirmation_sent = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "created_at"], name="sp_subreq_client")]
 
 
 class PageState(models.Model):

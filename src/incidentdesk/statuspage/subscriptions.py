@@ -2,6 +2,11 @@
 JSON), optionally for some components only. Messages go out through the communication
 engine (`comms.services.message_queue`), which retries and records every delivery.
 
+Every ask to subscribe, or to change a subscription, is a `SubscriptionRequest` that applies
+only when the link sent to the address is followed (for a webhook, POSTed to its URL with the
+secret its notices are then signed with), and is answered alike whether the address was
+subscribed or not. Asks are limited per client and hour, confirmations per address and hour.
+
 Links in mails are signed, not stored: a confirmation link is valid for two days, an
 unsubscribe link for as long as the subscription exists."""
 
@@ -9,9 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import secrets
-import socket
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,8 +25,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from incidentdesk.comms import crypto
+from incidentdesk.comms.tasks import SUBSCRIBERS_AUDIENCE
+from incidentdesk.comms.transports import TransportError, guard
 from incidentdesk.core import clock
-from incidentdesk.core.errors import FieldError, InvalidInput, NotFound, field_error
+from incidentdesk.core.errors import (
+    FieldError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    field_error,
+)
 from incidentdesk.core.services import audit_record
 
 from . import selectors
@@ -33,6 +46,7 @@ from .models import (
     Publication,
     Subscriber,
     SubscriberKind,
+    SubscriptionRequest,
 )
 from .selectors import page_name
 from .services import component_get
@@ -48,8 +62,8 @@ URL_MAX = 500
 # -- links -----------------------------------------------------------------------------------
 
 
-def confirm_token(subscriber: Subscriber) -> str:
-    return signing.dumps(subscriber.pk, salt=CONFIRM_SALT, compress=True)
+def confirm_token(request: SubscriptionRequest) -> str:
+    return signing.dumps(request.pk, salt=CONFIRM_SALT, compress=True)
 
 
 def unsubscribe_token(subscriber: Subscriber) -> str:
@@ -80,24 +94,6 @@ def clean_email(address: str) -> str:
     return address
 
 
-def _private_host(host: str) -> bool:
-    """True when `host` is, or resolves to, a loopback, private, link-local or otherwise
-    non-public address: a webhook there would let anyone probe the internal network."""
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
-            (".localhost", ".local", ".internal")
-        ):
-            return True
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False
-        addresses = [ipaddress.ip_address(str(info[4][0])) for info in infos]
-    return any(not a.is_global for a in addresses)
-
-
 def clean_webhook_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
@@ -115,13 +111,13 @@ def clean_webhook_url(url: str) -> str:
         parts.port  # noqa: B018  (raises on a malformed port)
     except ValueError:
         raise field_error("url", "The port of this URL is not a number from 1 to 65535.") from None
-    allow = getattr(settings, "STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS", False)
-    if not allow and _private_host(parts.hostname):
-        raise field_error(
-            "url",
-            f"{parts.hostname} is a loopback or private address; webhooks go to public hosts "
-            "only (an admin can allow private ones with STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS).",
-        )
+    try:
+        # checked again on every delivery, after resolution; this only answers early
+        guard.resolve(parts.hostname, parts.port or 443)
+    except guard.AddressRefused as exc:
+        raise field_error("url", str(exc)) from None
+    except TransportError:
+        pass  # a name that does not resolve yet may later; each delivery checks it
     return url
 
 
@@ -138,10 +134,41 @@ def _components(ids: list[int | str] | None) -> list[Component]:
 # -- subscribing -----------------------------------------------------------------------------
 
 
-def subscribe_email(*, email: str, components: list[int | str] | None = None) -> Subscriber:
+@dataclass(frozen=True)
+class Requested:
+    """What the asker gets back: the same whether the address was new, pending or already
+    subscribed. `handle` (shown once) names the subscription once the link is followed."""
+
+    request: SubscriptionRequest
+    handle: str
+
+
+def client_digest(ip: str) -> str:
+    return _digest(ip) if ip else ""
+
+
+def _rate_check(client: str) -> None:
+    """At most STATUSPAGE_SUBSCRIBE_PER_HOUR asks an hour from one client (IP address), for
+    any addresses; one address hears at most one confirmation an hour, from any client."""
+    if not client:
+        return
+    limit = settings.STATUSPAGE_SUBSCRIBE_PER_HOUR
+    since = clock.now() - dt.timedelta(hours=1)
+    if SubscriptionRequest.objects.filter(client=client, created_at__gte=since).count() >= limit:
+        raise RateLimited(
+            f"At most {limit} subscription requests an hour are accepted from one address; "
+            "try again in an hour."
+        )
+
+
+def subscribe_email(
+    *, email: str, components: list[int | str] | None = None, client: str = ""
+) -> Requested:
     """Anyone may ask; nothing is sent but one confirmation mail per address and hour, and
-    nothing else until the link in it is followed."""
+    nothing changes until the link in it is followed."""
     errors: list[FieldError] = []
+    address = ""
+    targets: list[Component] = []
     try:
         address = clean_email(email)
     except InvalidInput as exc:
@@ -152,77 +179,116 @@ def subscribe_email(*, email: str, components: list[int | str] | None = None) ->
         errors.extend(exc.errors)
     if errors:
         raise InvalidInput("The subscription was not made.", errors)
-    now = clock.now()
-    with transaction.atomic():
-        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-            kind=SubscriberKind.EMAIL,
-            address=address,
-            defaults={"created_at": now, "token_digest": _new_digest()},
-        )
-        if subscriber.unsubscribed_at is not None:
-            subscriber.unsubscribed_at = None
-            subscriber.confirmed_at = None
-            subscriber.token_digest = _new_digest()
-        subscriber.components.set(targets)
-        recently = subscriber.confirmation_sent_at and now - subscriber.confirmation_sent_at < (
-            RESEND_AFTER
-        )
-        if subscriber.confirmed_at is None and not recently:
-            subscriber.confirmation_sent_at = now
-            _queue_confirmation(subscriber)
-        subscriber.save()
-        if created:
-            audit_record(
-                by=None, kind="statuspage_subscribed", data={"kind": "email", "id": subscriber.pk}
-            )
-    return subscriber
+    return _request(SubscriberKind.EMAIL, address, targets, client)
 
 
 def subscribe_webhook(
-    *, url: str, email: str = "", components: list[int | str] | None = None
-) -> tuple[Subscriber, str]:
-    """A webhook subscriber; returns it and its token (shown once) that unsubscribes it."""
+    *, url: str, components: list[int | str] | None = None, client: str = ""
+) -> Requested:
+    """A webhook subscriber: its URL is sent a confirmation (the link to follow and the
+    secret its notices will be signed with); nothing else goes there until it is followed."""
     errors: list[FieldError] = []
-    for check in (lambda: clean_webhook_url(url), lambda: _components(components)):
-        try:
-            check()
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
+    clean = ""
+    targets: list[Component] = []
+    try:
+        clean = clean_webhook_url(url)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    try:
+        targets = _components(components)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
     if errors:
         raise InvalidInput("The subscription was not made.", errors)
-    clean = clean_webhook_url(url)
-    token = "sps_" + secrets.token_urlsafe(24)
+    return _request(SubscriberKind.WEBHOOK, clean, targets, client)
+
+
+def _request(kind: str, address: str, targets: list[Component], client: str) -> Requested:
+    from incidentdesk.comms.services import new_webhook_secret
+
+    client = client_digest(client)
+    _rate_check(client)
+    handle = "sps_" + secrets.token_urlsafe(24)
+    secret = new_webhook_secret() if kind == SubscriberKind.WEBHOOK else ""
     now = clock.now()
     with transaction.atomic():
-        subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
-            kind=SubscriberKind.WEBHOOK,
-            address=clean,
-            defaults={"created_at": now, "token_digest": _digest(token)},
+        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+            kind=kind,
+            address=address,
+            defaults={"created_at": now, "token_digest": _new_digest()},
         )
-        subscriber.token_digest = _digest(token)
-        subscriber.confirmed_at = now
-        subscriber.unsubscribed_at = None
-        subscriber.save()
-        subscriber.components.set(_components(components))
+        sent_at = subscriber.confirmation_sent_at
+        send = sent_at is None or now - sent_at >= RESEND_AFTER
+        request = SubscriptionRequest.objects.create(
+            subscriber=subscriber,
+            handle_digest=_digest(handle),
+            components=[c.pk for c in targets],
+            secret_encrypted=crypto.encrypt(secret) if secret else "",
+            client=client,
+            created_at=now,
+            confirmation_sent=send,
+        )
+        if send:
+            subscriber.confirmation_sent_at = now
+            subscriber.save(update_fields=["confirmation_sent_at"])
+            _queue_confirmation(subscriber, request, targets, secret)
         audit_record(
-            by=None, kind="statuspage_subscribed", data={"kind": "webhook", "id": subscriber.pk}
+            by=None,
+            kind="statuspage_subscription_requested",
+            data={"kind": kind, "id": subscriber.pk, "request": request.pk, "new": created},
         )
-    return subscriber, token
+    return Requested(request, handle)
 
 
 def confirm(token: str) -> Subscriber:
+    """Apply the request the link was sent for: subscribe, or change the components; the
+    request's handle becomes the subscription's, and a webhook's secret the one it was sent."""
     try:
         pk = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     except signing.BadSignature:
         raise NotFound("This confirmation link is not valid (or older than two days).") from None
     with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().filter(pk=pk).first()
-        if subscriber is None or subscriber.unsubscribed_at is not None:
-            raise NotFound("This subscription no longer exists.")
-        if subscriber.confirmed_at is None:
-            subscriber.confirmed_at = clock.now()
-            subscriber.save(update_fields=["confirmed_at"])
-            audit_record(by=None, kind="statuspage_confirmed", data={"id": subscriber.pk})
+        request = (
+            SubscriptionRequest.objects.select_for_update()
+            .select_related("subscriber")
+            .filter(pk=pk)
+            .first()
+        )
+        if request is None:
+            raise NotFound("This subscription request no longer exists.")
+        subscriber = Subscriber.objects.select_for_update().get(pk=request.subscriber_id)
+        if request.confirmed_at is not None:
+            return subscriber
+        now = clock.now()
+        request.confirmed_at = now
+        request.save(update_fields=["confirmed_at"])
+        if subscriber.confirmed_at is None or subscriber.unsubscribed_at is not None:
+            subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+        subscriber.token_digest = request.handle_digest
+        if subscriber.kind == SubscriberKind.WEBHOOK:
+            subscriber.secret_encrypted = request.secret_encrypted
+        subscriber.save()
+        subscriber.components.set(Component.objects.filter(pk__in=request.components))
+        audit_record(
+            by=None,
+            kind="statuspage_confirmed",
+            data={"id": subscriber.pk, "request": request.pk, "components": request.components},
+        )
+    return subscriber
+
+
+def subscriber_by_handle(handle: str) -> Subscriber:
+    """The active subscription `handle` names; NotFound otherwise (also while its request
+    is not confirmed)."""
+    subscriber = (
+        Subscriber.objects.filter(token_digest=_digest(handle or ""), unsubscribed_at=None)
+        .exclude(confirmed_at=None)
+        .prefetch_related("components")
+        .first()
+    )
+    if subscriber is None:
+        raise NotFound("No such subscription.")
     return subscriber
 
 
@@ -235,7 +301,10 @@ def unsubscribe(token: str) -> Subscriber:
 
 
 def unsubscribe_webhook(token: str) -> Subscriber:
-    return _unsubscribe(Subscriber.objects.filter(token_digest=_digest(token)))
+    """End the subscription `token` (its handle) names."""
+    return _unsubscribe(
+        Subscriber.objects.filter(token_digest=_digest(token or "")).exclude(confirmed_at=None)
+    )
 
 
 def _unsubscribe(qs: Any) -> Subscriber:
@@ -274,20 +343,56 @@ def _footer(subscriber: Subscriber) -> str:
     )
 
 
-def _queue_confirmation(subscriber: Subscriber) -> None:
-    link = _link(f"/status/subscriptions/confirm/{confirm_token(subscriber)}/")
+def _queue_confirmation(
+    subscriber: Subscriber, request: SubscriptionRequest, targets: list[Component], secret: str
+) -> None:
+    from .api_v2 import meta_json, ts
+
+    link = _link(f"/status/subscriptions/confirm/{confirm_token(request)}/")
+    which = ", ".join(c.name for c in targets) or "all components"
+    subject = f"Confirm your subscription to the {page_name()} status page"
+    if subscriber.kind == SubscriberKind.WEBHOOK:
+        payload = {
+            "meta": meta_json(),
+            "subscription_confirmation": {
+                "confirm_url": link,
+                "secret": secret,
+                "components": [str(c.pk) for c in targets],
+                "expires_at": ts(request.created_at + CONFIRM_MAX_AGE),
+            },
+        }
+        _queue(
+            channel="webhook",
+            audience=SUBSCRIBERS_AUDIENCE,
+            recipient=subscriber.address,
+            subject=subject,
+            body_markdown=subject,
+            key=f"statuspage-confirm-{request.pk}",
+            incident=None,
+            payload=payload,
+            secret=secret,
+        )
+        return
+    if subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
+        ask = (
+            f"Someone, hopefully you, asked to change this address's subscription to the "
+            f"{page_name()} status page to: {which}.\n\nConfirm the change: {link}\n\n"
+            "If this was not you, ignore this mail: your subscription stays as it is."
+        )
+    else:
+        ask = (
+            f"Someone, hopefully you, asked to receive the {page_name()} status page's "
+            f"incident and maintenance notices ({which}) at this address.\n\n"
+            f"Confirm: {link}\n\n"
+            "If this was not you, ignore this mail: nothing more will be sent."
+        )
     _queue(
         channel="email",
         recipient=subscriber.address,
-        subject=f"Confirm your subscription to the {page_name()} status page",
-        body_markdown=(
-            f"Someone, hopefully you, asked to receive the {page_name()} status page's "
-            f"incident and maintenance notices at this address.\n\nConfirm: {link}\n\n"
-            "If this was not you, ignore this mail: nothing more will be sent."
-            + _footer(subscriber)
-        ),
+        subject=subject,
+        body_markdown=ask + _footer(subscriber),
         headers={"List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>"},
-        key=f"statuspage-confirm-{subscriber.pk}-{clock.now().isoformat()}",
+        key=f"statuspage-confirm-{request.pk}",
         incident=None,
         payload=None,
         secret="",
@@ -329,13 +434,16 @@ def _send(
     else:
         _queue(
             channel="webhook",
+            audience=SUBSCRIBERS_AUDIENCE,
             recipient=subscriber.address,
             subject=subject,
             body_markdown=body,
             key=f"{key}-{subscriber.pk}",
             incident=incident,
             payload=payload,
-            secret="",
+            secret=crypto.decrypt(subscriber.secret_encrypted)
+            if subscriber.secret_encrypted
+            else "",
         )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import wraps
 from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from incidentdesk.accounts.models import User
@@ -107,8 +109,21 @@ def component_badge(request: HttpRequest, pk: int) -> tuple[bytes, str] | tuple[
 # -- the Statuspage v2 API -------------------------------------------------------------------
 
 
+def _v2_safe(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """GET and HEAD only, any other method a JSON 405; no CSRF check (nothing is written)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+        if request.method not in ("GET", "HEAD"):
+            return _v2_not_allowed(request, ["GET", "HEAD"])
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def v2_view(name: str) -> Callable[..., HttpResponseBase]:
-    @require_safe
+    @_v2_safe
     @cached(cors=True)
     def view(request: HttpRequest) -> tuple[bytes, str]:
         return public.json_bytes(name), public.JSON
@@ -117,7 +132,7 @@ def v2_view(name: str) -> Callable[..., HttpResponseBase]:
     return view
 
 
-@require_safe
+@_v2_safe
 @cached(cors=True)
 def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
     from .api_v2 import component_json
@@ -128,7 +143,7 @@ def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[byt
     return json.dumps({"component": component_json(component)}).encode(), public.JSON
 
 
-@require_safe
+@_v2_safe
 @cached(cors=True)
 def v2_incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
     from .api_v2 import incident_json
@@ -139,6 +154,123 @@ def v2_incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tup
     return json.dumps({"incident": incident_json(found)}).encode(), public.JSON
 
 
+# Statuspage's public subscriber endpoints: no credentials and no CSRF token (clients written
+# for Statuspage send neither); confirmation by the address and the per-client limit guard them.
+
+
+def _v2_json(body: dict[str, object], status: int = 200) -> HttpResponse:
+    response = HttpResponse(json.dumps(body), content_type=public.JSON, status=status)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _v2_error(exc: DomainError) -> HttpResponse:
+    body = exc.as_dict()
+    for error in body["errors"]:  # type: ignore[attr-defined]
+        error["field"] = V2_FIELDS.get(error["field"], error["field"])
+    return _v2_json(body, exc.status_code)
+
+
+def _v2_not_allowed(request: HttpRequest, allowed: list[str]) -> HttpResponse:
+    response = _v2_json(
+        {
+            "detail": f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+            "errors": [],
+        },
+        405,
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+V2_FIELDS = {
+    "email": "subscriber[email]",
+    "url": "subscriber[endpoint]",
+    "components": "subscriber[component_ids]",
+}
+
+
+def _v2_subscriber_input(request: HttpRequest) -> dict[str, object]:
+    """`subscriber[...]` fields, form-encoded as Statuspage documents them or as JSON."""
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            raise DomainError("The body is not valid JSON.", [], 400) from None
+        inner = data.get("subscriber", data) if isinstance(data, dict) else None
+        if not isinstance(inner, dict):
+            raise DomainError('Send a JSON object {"subscriber": {...}}.', [], 400)
+        ids = inner.get("component_ids") or []
+        return {
+            "email": str(inner.get("email") or ""),
+            "endpoint": str(inner.get("endpoint") or ""),
+            "component_ids": [str(i) for i in ids] if isinstance(ids, list) else [str(ids)],
+        }
+    form = request.POST
+    return {
+        "email": form.get("subscriber[email]", ""),
+        "endpoint": form.get("subscriber[endpoint]", ""),
+        "component_ids": form.getlist("subscriber[component_ids][]")
+        or form.getlist("subscriber[component_ids]"),
+    }
+
+
+@csrf_exempt
+def v2_subscribers(request: HttpRequest) -> HttpResponse:
+    """POST /api/v2/subscribers.json: ask to subscribe an e-mail address or, with `endpoint`,
+    a webhook URL (Statuspage's `email` beside it is not used). The answer is the same whether
+    or not the address is subscribed; nothing applies until the link sent there is followed."""
+    from .api_v2 import subscriber_json
+
+    if request.method != "POST":
+        return _v2_not_allowed(request, ["POST"])
+    try:
+        data = _v2_subscriber_input(request)
+        client = request.META.get("REMOTE_ADDR", "")
+        components = cast(list[int | str], data["component_ids"])
+        if data["endpoint"]:
+            requested = subscriptions.subscribe_webhook(
+                url=str(data["endpoint"]), components=components, client=client
+            )
+        else:
+            requested = subscriptions.subscribe_email(
+                email=str(data["email"]), components=components, client=client
+            )
+    except DomainError as exc:
+        return _v2_error(exc)
+    # the request's own time and components: the subscription's would tell it existed
+    req = requested.request
+    body = subscriber_json(
+        kind=req.subscriber.kind,
+        address=req.subscriber.address,
+        created_at=req.created_at,
+        handle=requested.handle,
+        components=req.components,
+    )
+    return _v2_json({"subscriber": body}, 201)
+
+
+@csrf_exempt
+def v2_subscriber(request: HttpRequest, handle: str) -> HttpResponse:
+    """GET or DELETE /api/v2/subscribers/{id}.json: the confirmed subscription the id names
+    (the id the asker was given); DELETE ends it. Any other id is a 404."""
+    from .api_v2 import subscription_json
+
+    if request.method not in ("GET", "HEAD", "DELETE"):
+        return _v2_not_allowed(request, ["GET", "DELETE"])
+    try:
+        if request.method == "DELETE":
+            subscriber = subscriptions.unsubscribe_webhook(handle)
+        else:
+            subscriber = subscriptions.subscriber_by_handle(handle)
+    except DomainError as exc:
+        return _v2_error(exc)
+    response = _v2_json({"subscriber": subscription_json(subscriber, handle)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
 def v2_not_found(request: HttpRequest, rest: str) -> HttpResponse:
     body, content_type, status = _json_404(f"No such document: /api/v2/{rest}.")
     response = HttpResponse(body, content_type=content_type, status=status)
@@ -157,15 +289,16 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         kind = request.POST.get("kind", "email")
         chosen: list[int | str] = list(request.POST.getlist("components"))
+        client = request.META.get("REMOTE_ADDR", "")
         try:
             if kind == "webhook":
-                _, token = subscriptions.subscribe_webhook(
-                    url=request.POST.get("url", ""), components=chosen
-                )
+                token = subscriptions.subscribe_webhook(
+                    url=request.POST.get("url", ""), components=chosen, client=client
+                ).handle
                 done = "webhook"
             else:
                 subscriptions.subscribe_email(
-                    email=request.POST.get("email", ""), components=chosen
+                    email=request.POST.get("email", ""), components=chosen, client=client
                 )
                 done = "email"
         except DomainError as exc:
@@ -179,7 +312,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         "token": token,
         "form": request.POST,
     }
-    return render(request, "statuspage/subscribe.html", context, status=422 if errors else 200)
+    status = (429 if errors[0].status_code == 429 else 422) if errors else 200
+    return render(request, "statuspage/subscribe.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,7 +1,11 @@
-"""Chat and push (Slack, Teams, Discord, ntfy, ...) through Apprise URLs."""
+"""Chat and push (Slack, Teams, Discord, ntfy, ...) through Apprise URLs.
+
+Apprise opens its own connections; each is resolved through the outbound check (`guard`),
+redirects included, and has OUTBOUND_TIMEOUT_SECONDS to connect and to answer."""
 
 from __future__ import annotations
 
+from . import guard
 from .base import OutgoingMessage, TransportError
 
 try:
@@ -40,14 +44,27 @@ class AppriseTransport:
         problem = check_url(message.address)
         if problem:
             raise TransportError(problem, permanent=True)
-        notifier = apprise.Apprise()
-        notifier.add(message.address)
+        plugin = apprise.Apprise.instantiate(message.address)
+        host = getattr(plugin, "host", None)
+        if plugin is None:
+            raise TransportError(f"Apprise does not understand {redact(message.address)}")
+        if isinstance(host, str) and host:
+            guard.check_name(host)
+        timeout = guard.timeout()
+        plugin.socket_connect_timeout = timeout
+        plugin.socket_read_timeout = timeout
         title = message.subject
         if message.incident_ref and message.incident_ref not in title:
             title = f"[{message.incident_ref}] {title}"
-        ok = notifier.notify(
-            title=title, body=message.body_markdown, body_format=apprise.NotifyFormat.MARKDOWN
-        )
+        # the plugin itself, in this thread: Apprise's own dispatcher may use a thread pool,
+        # where the check would not apply
+        with guard.guarded():
+            ok = plugin.notify(
+                title=title, body=message.body_markdown, body_format=apprise.NotifyFormat.MARKDOWN
+            )
+        refused = guard.last_refusal()
+        if refused is not None:
+            raise refused
         if not ok:
             raise TransportError(f"{redact(message.address)} did not accept the message")
         return "accepted"

@@ -6,11 +6,13 @@ from typing import Any, Protocol
 
 class TransportError(Exception):
     """A failed send. `permanent` failures are not retried (a refused address, a 4xx reply,
-    a malformed URL); the others are retried with backoff."""
+    a malformed URL); the others are retried with backoff. `unreachable`: the receiver did
+    not answer at all (no connection, or no reply in time)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)

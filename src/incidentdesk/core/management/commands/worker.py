@@ -14,8 +14,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from incidentdesk.comms.tasks import LANES
 from incidentdesk.core.lifeline import follow_parent
 from incidentdesk.core.models import WorkerHeartbeat
 from incidentdesk.core.periodic import enqueue_due_periodic_tasks
@@ -41,18 +43,38 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # 24 characters of the host leave room for the lanes' names within 64
+        self.worker_id = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.started_at = timezone.now()
+        self.lanes: list[tuple[Worker, threading.Thread]] = []
+        excluded = ""
         if not options["batch"]:
             threading.Thread(target=self._tick, daemon=True, name="periodic").start()
+            # each lane but the first on a thread of its own: a receiver that is slow or down
+            # holds up only its own lane, never mail to people
+            for name in LANES[1:]:
+                self._start_lane(name, options["interval"])
+            excluded = ",".join(LANES[1:])
             # started by `serve`: stop (gracefully, through the signal) when it is gone
             follow_parent()
+        try:
+            self._run_main_lane(options, excluded)
+        finally:
+            # the main lane has drained (a stop signal, or --batch done): the other lanes
+            # finish the task in hand, then stop
+            for worker, _ in self.lanes:
+                worker.running = False
+            for _, thread in self.lanes:
+                thread.join(timeout=120)
+
+    def _run_main_lane(self, options: dict[str, Any], excluded: str) -> None:
         backoff = 0.5
         while True:
             try:
                 call_command(
                     "db_worker",
                     queue_name="*",
+                    exclude_queues=excluded,
                     interval=options["interval"],
                     batch=options["batch"],
                     reload=False,
@@ -66,23 +88,56 @@ class Command(BaseCommand):
                 # the database went away (restart, fail-over, network): wait and go on; the
                 # deliveries wait in the queue, and a stop signal still stops the worker
                 log.warning("database unavailable (%s); trying again in %.1f s", exc, backoff)
-                for connection in connections.all():
-                    connection.close_if_unusable_or_obsolete()
-                    connection.close()
+                _close_connections()
+                time.sleep(backoff)
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    def _start_lane(self, name: str, interval: float) -> None:
+        worker = Worker(
+            queue_names=[name],
+            interval=interval,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"{self.worker_id}-{name}"[:64],
+            excluded_queue_names=[],
+        )
+        thread = threading.Thread(target=self._lane, args=(worker,), daemon=True, name=name)
+        self.lanes.append((worker, thread))
+        thread.start()
+
+    def _lane(self, worker: Worker) -> None:
+        backoff = 0.5
+        while worker.running:
+            try:
+                worker.run()
+                backoff = 0.5
+            except DatabaseError as exc:
+                log.warning("the %s lane waits for the database: %s", worker.queue_names[0], exc)
+            except Exception:
+                log.exception(
+                    "the %s lane's worker stopped; starting it again", worker.queue_names[0]
+                )
+            finally:
+                _close_connections()
+            if worker.running:
                 time.sleep(backoff)
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
 
     def _beat(self) -> None:
         now = timezone.now()
-        WorkerHeartbeat.objects.update_or_create(
-            worker_id=self.worker_id,
-            defaults={
-                "host": socket.gethostname()[:255],
-                "pid": os.getpid(),
-                "started_at": self.started_at,
-                "seen_at": now,
-            },
-        )
+        ids = [self.worker_id] + [worker.worker_id for worker, _ in self.lanes]
+        for worker_id in ids:
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=worker_id,
+                defaults={
+                    "host": socket.gethostname()[:255],
+                    "pid": os.getpid(),
+                    "started_at": self.started_at,
+                    "seen_at": now,
+                },
+            )
 
     def _tick(self) -> None:
         last_tick = last_prune = 0.0
@@ -114,6 +169,11 @@ class Command(BaseCommand):
             finally:
                 close_old_connections()
             time.sleep(BEAT_SECONDS)
+
+
+def _close_connections() -> None:
+    for connection in connections.all():
+        connection.close()
 
 
 def requeue_tasks_of_stopped_workers() -> int:
