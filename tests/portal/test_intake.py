@@ -218,3 +218,13 @@ def test_plain_text_is_kept_as_written_and_html_is_reduced_to_text(stakeholder):
         "Bob's cart & checkout again",
         "Bob's <cart> & checkout",
     )
+
+
+def test_mailed_text_shows_as_written_on_the_reporters_page(client, stakeholder):
+    assert send(mail("nora@northwind.test", "Bob's cart & checkout", "Tom's <b>till</b> & co"))
+    incident = Incident.objects.get()
+    client.force_login(stakeholder)
+    html = client.get(f"/portal/{incident.ref}/").content.decode()
+    assert "Bob&#x27;s cart &amp; checkout" in html
+    assert "Tom&#x27;s &lt;b&gt;till&lt;/b&gt; &amp; co" in html
+    assert "&amp;amp;" not in html and "&amp;#x27;" not in html
