@@ -227,7 +227,7 @@ def receive(
 
 def _hold(msg: EmailMessage, mail_from: str, rcpt_tos: list[str], data: bytes, reason: str) -> str:
     subject, body = subject_and_body(msg)
-    services.held_mail_keep(
+    held = services.held_mail_keep(
         envelope_from=mail_from,
         from_address=sender_address(msg),
         subject=subject,
@@ -236,6 +236,8 @@ def _hold(msg: EmailMessage, mail_from: str, rcpt_tos: list[str], data: bytes, r
         rcpt_tos=rcpt_tos,
         raw=data,
     )
+    if held is None:
+        log.warning("held mail is full (MAIL_HELD_MAX): mail from %s dropped", mail_from)
     return ACCEPTED
 
 
