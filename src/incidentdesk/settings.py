@@ -174,6 +174,11 @@ LOGGING = {
 
 # Stakeholder portal and e-mail intake
 INTAKE_ADDRESS = os.environ.get("INCIDENTDESK_INTAKE_ADDRESS", "incidents@localhost").lower()
+# e-mail intake: the mail server in front whose Authentication-Results are believed, the DNS
+# server DKIM and SPF ask (default: the system's), and how many unverified mails are held
+MAIL_TRUSTED_AUTHSERV_ID = os.environ.get("INCIDENTDESK_MAIL_TRUSTED_AUTHSERV_ID", "").strip()
+MAIL_DNS_SERVER = os.environ.get("INCIDENTDESK_MAIL_DNS_SERVER", "").strip()
+MAIL_HELD_MAX = int(os.environ.get("INCIDENTDESK_MAIL_HELD_MAX", "1000"))
 PORTAL_REPORTS_PER_HOUR = int(os.environ.get("INCIDENTDESK_REPORTS_PER_HOUR", "10"))
 # Files live outside the web root and are only served through a permission-checked view.
 ATTACHMENTS_DIR = DATA_DIR / "attachments"

@@ -98,6 +98,7 @@ TEAM = [
     "/incidents/{draft}/review",
     "/incidents/{reviewed}/review",
     "/actions/",
+    "/mail/held",
     "/comms/preferences/",
     "/status/manage/",
     "/status/manage/incidents/{published}",

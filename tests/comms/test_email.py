@@ -213,3 +213,48 @@ def test_a_dropped_smtp_connection_is_reconnected(smtp, manager, stakeholder):
         "New incident: First",
         "New incident: Second",
     ]
+
+
+def test_mail_text_is_never_html_escaped_and_the_html_part_is(
+    smtp, manager, member, stakeholder, stakeholder_same_org
+):
+    incident = s.incident_report(by=stakeholder, title="Bob's cart & checkout")
+    s.incident_categorize(
+        by=member,
+        incident=incident,
+        type="functionality",
+        severity="P1",
+        impact="all",
+        reason='Tom\'s "<b>" & co',
+    )
+    s.incident_post_update(
+        by=member, incident=incident, status="identified", body='Bob\'s "cart" & <script>'
+    )
+    deliver_due()
+
+    (reported,) = smtp.to(manager.email)[:1]
+    assert reported["Subject"] == f"[{incident.ref}] New incident: Bob's cart & checkout"
+    categorized = next(m for m in smtp.messages if "Categorized" in m["Subject"])
+    assert categorized["Subject"] == f"[{incident.ref}] Categorized P1: Bob's cart & checkout"
+    text, html = _parts(categorized)
+    assert 'Reason: Tom\'s "<b>" & co' in text
+    assert "&amp;" not in text and "&#x27;" not in text
+    assert "&lt;b&gt;" in html and "<b>" not in html
+
+    (update,) = [m for m in smtp.to(stakeholder.email) if "Identified" in m["Subject"]]
+    assert update["Subject"] == f"[{incident.ref}] Identified: Bob's cart & checkout"
+    text, html = _parts(update)
+    assert f"**{incident.ref}: Bob's cart & checkout** — identified" in text
+    assert 'Bob\'s "cart" & <script>' in text
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<title>Identified: Bob&#x27;s cart &amp; checkout</title>" in html
+
+
+def test_channel_template_text_is_not_html_escaped():
+    from incidentdesk.comms import messages
+
+    subject, body = messages.render_text(
+        "Re: {{ incident.title }}\n{{ entry.data.body }}",
+        {"incident": {"title": "Bob's cart & checkout"}, "entry": {"data": {"body": "a < b"}}},
+    )
+    assert (subject, body) == ("Re: Bob's cart & checkout", "a < b\n")

@@ -23,3 +23,21 @@ def component(db):
 def other_component(db):
     now = clock.now()
     return Component.objects.create(name="Reports", created_at=now, updated_at=now)
+
+
+SPF_LOCAL = "v=spf1 ip4:127.0.0.1 -all"
+
+
+@pytest.fixture
+def mail_dns():
+    """A real DNS server the intake asks for DKIM keys and SPF records: every test domain
+    lets 127.0.0.1 send its mail (SPF), until a test says otherwise."""
+    from .dnsserver import DnsServer
+
+    server = DnsServer()
+    for domain in ("northwind.test", "contoso.test", "spacewise.test", "example.org"):
+        server.txt[domain] = [SPF_LOCAL]
+    server.txt["evil.example"] = [SPF_LOCAL]
+    with override_settings(MAIL_DNS_SERVER=server.address, MAIL_TRUSTED_AUTHSERV_ID=""):
+        yield server
+    server.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from incidentdesk.demo import loader
 from incidentdesk.incidents.models import Incident
 from incidentdesk.portal.demo import DEMO_TITLE, load_portal_demo
-from incidentdesk.portal.models import Attachment, Follow
+from incidentdesk.portal.models import Attachment, Follow, HeldMail
 
 
 def test_demo_stakeholder_reports_and_the_team_sees_it(client, db):
@@ -22,3 +22,13 @@ def test_demo_stakeholder_reports_and_the_team_sees_it(client, db):
 
     assert client.login(email="alex@spacewise.example", password=loader.PASSWORD)
     assert "Gift cards cannot be topped up" in client.get("/").content.decode()
+
+
+def test_demo_holds_a_forged_mail_for_the_team(client, db):
+    loader.load()
+    load_portal_demo()  # again: nothing doubles
+    assert HeldMail.objects.count() == 1
+    assert client.login(email="alex@spacewise.example", password=loader.PASSWORD)
+    page = client.get("/mail/held").content.decode()
+    assert "Urgent: payment provider&#x27;s new bank details" in page
+    assert "billing@pay-northwind.example" in page

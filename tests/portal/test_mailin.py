@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import SPF_LOCAL
+from .dnsserver import DnsServer
+
 BIN = Path(sys.executable).parent / "incidentdesk"
 PASSWORD = "correct-horse-battery"
 
@@ -26,11 +29,12 @@ def free_port() -> int:
 
 
 class Listener:
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, dns: DnsServer) -> None:
         self.data_dir, self.port = data_dir, port
         self.env = {k: v for k, v in os.environ.items() if k != "INCIDENTDESK_DATABASE_URL"} | {
             "INCIDENTDESK_DATA_DIR": str(data_dir),
             "DJANGO_SETTINGS_MODULE": "incidentdesk.settings",
+            "INCIDENTDESK_MAIL_DNS_SERVER": dns.address,
         }
 
     def cli(self, *args: str) -> str:
@@ -53,7 +57,11 @@ class Listener:
 def listener(tmp_path_factory) -> Iterator[Listener]:
     data_dir = tmp_path_factory.mktemp("mailin")
     port = free_port()
-    it = Listener(data_dir, port)
+    dns = DnsServer()
+    # northwind.test sends from 127.0.0.1; evil.example too, which proves nothing of Northwind
+    dns.txt["northwind.test"] = [SPF_LOCAL]
+    dns.txt["evil.example"] = [SPF_LOCAL]
+    it = Listener(data_dir, port, dns)
     it.cli("init")
     it.cli(
         "createuser",
@@ -84,6 +92,7 @@ def listener(tmp_path_factory) -> Iterator[Listener]:
     yield it
     proc.terminate()
     proc.wait(timeout=30)
+    dns.close()
 
 
 def mail(sender: str, subject: str, body: str, **headers: str) -> EmailMessage:
@@ -135,13 +144,56 @@ def test_reply_threading_answers_then_comments(listener):
     assert kinds[-2:] == ["info_provided", "stakeholder_comment"]
 
 
-def test_unknown_sender_is_bounced_and_nothing_created(listener):
+def _data_answer(listener: Listener, sender: str, data: bytes) -> tuple[int, bytes]:
+    with smtplib.SMTP("127.0.0.1", listener.port, timeout=30) as smtp:
+        smtp.ehlo()
+        smtp.mail(sender)
+        smtp.rcpt("incidents@localhost")
+        return smtp.data(data)
+
+
+def test_unknown_sender_is_held_with_the_same_answer_and_nothing_created(listener):
     before = listener.rows("SELECT count(*) FROM incidents_incident")
-    with pytest.raises(smtplib.SMTPDataError) as exc:
-        listener.send(mail("stranger@example.org", "Hello", "Is this the help desk?"))
-    assert exc.value.smtp_code == 550
-    assert b"only accepts incident reports from the registered addresses" in exc.value.smtp_error
+    known = _data_answer(
+        listener, "nora@northwind.test", mail("nora@northwind.test", "Known", "x").as_bytes()
+    )
+    unknown = _data_answer(
+        listener, "stranger@example.org", mail("stranger@example.org", "Hello", "Help?").as_bytes()
+    )
+    assert known == unknown == (250, b"2.0.0 Received, thank you")
+    assert listener.rows("SELECT count(*) FROM incidents_incident") == [(before[0][0] + 1,)]
+    assert listener.rows(
+        "SELECT from_address, state FROM portal_heldmail WHERE subject = 'Hello'"
+    ) == [("stranger@example.org", "held")]
+
+
+def test_forged_from_is_held_not_reported_as_the_stakeholder(listener):
+    before = listener.rows("SELECT count(*) FROM incidents_incident")
+    forged = mail("Ops <nora@northwind.test>", "Urgent: new bank details", "Pay here")
+    code, answer = _data_answer(listener, "attacker@evil.example", forged.as_bytes())
+    assert (code, answer) == (250, b"2.0.0 Received, thank you")
     assert listener.rows("SELECT count(*) FROM incidents_incident") == before
+    assert listener.rows(
+        "SELECT envelope_from, reason FROM portal_heldmail WHERE subject LIKE 'Urgent%'"
+    ) == [
+        (
+            "attacker@evil.example",
+            "Sender not verified: no DKIM signature or SPF pass aligned with northwind.test",
+        )
+    ]
+
+
+def test_mail_in_an_unknown_charset_is_read_not_dropped(listener):
+    data = (
+        b"From: nora@northwind.test\r\nTo: incidents@localhost\r\n"
+        b"Subject: =?x-mac-unknown?q?Caf=E9_tills?=\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=x-mac-unknown\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nCaf\xe9 tills & Bob's\r\n"
+    )
+    assert _data_answer(listener, "nora@northwind.test", data)[0] == 250
+    assert listener.rows(
+        "SELECT description FROM incidents_incident WHERE title = 'Café tills'"
+    ) == [("Café tills & Bob's",)]
 
 
 def test_mail_to_another_mailbox_is_refused(listener):

@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.comment": EVERYONE,
     "portal.attach": EVERYONE,
     "portal.follow": EVERYONE,
+    "portal.held_mail": TEAM,
     "incident.merge": TEAM,
     # communications: deliveries, channels, preferences
     "comms.view": TEAM,

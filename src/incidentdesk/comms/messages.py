@@ -10,8 +10,13 @@ from django.template import Context, Engine, TemplateDoesNotExist, TemplateSynta
 
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "comms" / "messages"
 
-# Markdown is text: escaping happens when it is rendered to HTML, not here.
+# Markdown is text: escaping happens when it is rendered to HTML, not here. A Context
+# escapes on its own unless told not to, so every render goes through _context().
 _engine = Engine(dirs=[str(TEMPLATE_DIR)], autoescape=False, libraries={})
+
+
+def _context(values: dict[str, Any]) -> Context:
+    return Context(values, autoescape=False)
 
 
 class RenderError(Exception):
@@ -31,7 +36,7 @@ def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
     """(subject, Markdown body) of the shipped template `name`."""
     try:
         template = _engine.get_template(f"{name}.md")
-        return _split(template.render(Context(context)))
+        return _split(template.render(_context(context)))
     except TemplateDoesNotExist:
         raise RenderError(f"no message template named {name!r}") from None
     except Exception as exc:
@@ -41,7 +46,7 @@ def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
 def render_text(text: str, context: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) of an admin-written template (a channel's own wording)."""
     try:
-        return _split(_engine.from_string(text).render(Context(context)))
+        return _split(_engine.from_string(text).render(_context(context)))
     except Exception as exc:
         raise RenderError(f"the channel's template failed to render: {exc}") from exc
 

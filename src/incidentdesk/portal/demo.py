@@ -1,9 +1,11 @@
-"""Demo data for the portal: reporters follow their incidents, and one report made through
-the portal with its details, a file and a comment. Safe to run again."""
+"""Demo data for the portal: reporters follow their incidents, one report made through
+the portal with its details, a file and a comment, and one forged mail held for the team.
+Safe to run again."""
 
 from __future__ import annotations
 
 import datetime as dt
+from email.message import EmailMessage
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.core import clock
@@ -12,6 +14,7 @@ from incidentdesk.statuspage.models import Component
 
 from . import services
 from .files import Upload
+from .models import HeldMail
 
 DEMO_TITLE = "Order confirmation e-mails arrive an hour late"
 DEMO_LOG = (
@@ -20,7 +23,28 @@ DEMO_LOG = (
 )
 
 
+def _hold_a_forged_mail() -> None:
+    if HeldMail.objects.exists():
+        return
+    msg = EmailMessage()
+    msg["From"] = "Northwind Ops <ops@northwind.example>"
+    msg["To"] = "incidents@localhost"
+    msg["Subject"] = "Urgent: payment provider's new bank details"
+    body = "Please update our bank details today: the provider's account has changed."
+    msg.set_content(body)
+    services.held_mail_keep(
+        envelope_from="billing@pay-northwind.example",
+        from_address="ops@northwind.example",
+        subject=str(msg["Subject"]),
+        body=body,
+        reason="Sender not verified: no DKIM signature or SPF pass aligned with northwind.example",
+        rcpt_tos=["incidents@localhost"],
+        raw=msg.as_bytes(),
+    )
+
+
 def load_portal_demo() -> None:
+    _hold_a_forged_mail()
     reporters = Incident.objects.filter(reporter__role=Role.STAKEHOLDER).select_related("reporter")
     for incident in reporters:
         if incident.reporter is not None:

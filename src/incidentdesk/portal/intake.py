@@ -1,10 +1,11 @@
 """E-mail intake: one message to the intake address becomes a new incident, or the
-reporter's answer or comment on the incident its subject names. Returns the SMTP reply, so
-an unknown sender gets a clear refusal from the mail server that forwarded the message."""
+reporter's answer or comment on the incident its subject names, when its sender is verified
+(`mailauth`) and is a stakeholder's registered address. Any other message is held for the
+team, never attributed. The SMTP answer is the same in every case, so it tells nobody which
+addresses are registered or which incidents exist."""
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from email import policy as email_policy
@@ -13,15 +14,15 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
-from django.utils.html import strip_tags
+from django.db import transaction
 
-from incidentdesk.accounts.models import Role, User
-from incidentdesk.core.errors import DomainError, NotFound
+from incidentdesk.accounts.models import User
+from incidentdesk.core.errors import DomainError
 from incidentdesk.incidents import services as incidents
-from incidentdesk.incidents.models import TITLE_MAX
+from incidentdesk.incidents.models import TITLE_MAX, Incident
 from incidentdesk.incidents.selectors import incident_get_for, open_info_requests
 
-from . import files, services
+from . import files, mailauth, mailtext, selectors, services
 from .files import Upload
 from .models import Source
 
@@ -37,6 +38,8 @@ AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 LOOP_HEADERS = ("X-IncidentDesk-Delivery", "X-IncidentDesk-Loop")
 
 ACCEPTED = "250 2.0.0 Received, thank you"
+IGNORED = "250 2.0.0 Automatic message ignored"
+DROPPED = "554 5.6.0 The message could not be read and was dropped"
 
 
 def intake_address() -> str:
@@ -76,18 +79,6 @@ def automatic_reason(msg: EmailMessage, mail_from: str) -> str | None:
     if accepts(sender) or sender.startswith(("mailer-daemon@", "postmaster@")):
         return f"sent by {sender}"
     return None
-
-
-def _body_text(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    content = part.get_content()
-    if not isinstance(content, str):
-        return ""
-    if part.get_content_type() == "text/html":
-        content = html.unescape(strip_tags(content))
-    return content.replace("\r\n", "\n").strip()
 
 
 def _without_quote(text: str) -> str:
@@ -135,7 +126,7 @@ def _with_refusals(text: str, refused: list[str]) -> str:
     return f"{text}\n\nAttachments not kept:\n{lines}".strip()
 
 
-def _report(user: User, subject: str, body: str, uploads: list[Upload]) -> str:
+def _report(user: User, subject: str, body: str, uploads: list[Upload]) -> Incident:
     title = REPLY_PREFIX.sub("", subject).strip() or (body.splitlines() or [""])[0].strip()
     title = title[:TITLE_MAX] or "Problem reported by e-mail"
     kept, refused = _keep_within_limits(uploads)
@@ -147,17 +138,13 @@ def _report(user: User, subject: str, body: str, uploads: list[Upload]) -> str:
         source=Source.EMAIL,
     )
     log.info("mail from %s opened %s", user.email, incident.ref)
-    return f"250 2.0.0 Reported as {incident.ref}, thank you"
+    return incident
 
 
-def _reply(user: User, ref: str, body: str, uploads: list[Upload]) -> str:
-    try:
-        incident = incident_get_for(user, ref)
-    except NotFound:
-        return (
-            f"550 5.1.1 No incident {ref} that you may see; send the message without "
-            "the reference to report a new problem"
-        )
+def _reply(user: User, ref: str, body: str, uploads: list[Upload]) -> Incident:
+    """The answer to an open question on the incident, or else a comment on it. Raises
+    NotFound when the sender may not see it."""
+    incident = incident_get_for(user, ref)
     text = _without_quote(body)
     count, total = services.attachment_usage(incident)
     kept, refused = _keep_within_limits(uploads, count, total)
@@ -172,7 +159,7 @@ def _reply(user: User, ref: str, body: str, uploads: list[Upload]) -> str:
                 source=Source.EMAIL,
             )
         log.info("mail from %s answered a question on %s", user.email, ref)
-        return f"250 2.0.0 Your answer was added to {ref}, thank you"
+        return incident
     services.portal_comment(
         by=user,
         incident=ref,
@@ -181,49 +168,106 @@ def _reply(user: User, ref: str, body: str, uploads: list[Upload]) -> str:
         source=Source.EMAIL,
     )
     log.info("mail from %s commented on %s", user.email, ref)
-    return f"250 2.0.0 Your comment was added to {ref}, thank you"
+    return incident
 
 
-def receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
-    """Handle one message; return the SMTP reply. Never raises."""
-    try:
-        return _receive(mail_from, rcpt_tos, data)
-    except DomainError as exc:
-        log.info("mail from %s refused: %s", mail_from, exc.detail)
-        return f"550 5.7.1 {' '.join(exc.detail.split())}"
-    except Exception:
-        log.exception("mail from %s could not be processed and was dropped", mail_from)
-        return "554 5.6.0 The message could not be read and was dropped"
-
-
-def _receive(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
+def parse(data: bytes) -> EmailMessage:
     msg = BytesParser(policy=email_policy.default).parsebytes(data)
     if not isinstance(msg, EmailMessage):
         raise ValueError("not a MIME message")
     if msg.defects and not msg.get("From"):
         raise ValueError(f"malformed message: {msg.defects}")
-    reason = automatic_reason(msg, mail_from)
-    if reason:
-        log.info("ignored automatic mail from %s (%s)", mail_from, reason)
-        return "250 2.0.0 Automatic message ignored"
+    return msg
+
+
+def sender_address(msg: EmailMessage) -> str:
+    """The one address in From:, or "" when there is none or more than one."""
     senders = getaddresses([str(msg.get("From", ""))])
-    sender = senders[0][1].strip().lower() if len(senders) == 1 else ""
-    user = User.objects.filter(
-        email=sender, is_active=True, role=Role.STAKEHOLDER, organisation__active=True
-    ).first()
-    if user is None:
-        log.info("refused mail from unknown sender %r", sender)
-        return (
-            f"550 5.7.1 Sorry, {intake_address()} only accepts incident reports from the "
-            f"registered addresses of our stakeholders. Please report at "
-            f"{settings.BASE_URL}/portal/ or ask the team to register your address"
-        )
-    # a NUL is not text (and PostgreSQL cannot store it): mail is taken without them
-    subject = " ".join(str(msg.get("Subject", "")).replace("\x00", "").split())
-    body = _body_text(msg).replace("\x00", "")
+    return senders[0][1].strip().lower() if len(senders) == 1 else ""
+
+
+def subject_and_body(msg: EmailMessage) -> tuple[str, str]:
+    return mailtext.header_text(msg, "Subject"), mailtext.body_text(msg)
+
+
+def deliver(user: User, msg: EmailMessage, rcpt_tos: list[str]) -> Incident:
+    """File the message as `user`'s: a reply to the incident its subject or tagged address
+    names, or else a new report. One transaction: a refusal leaves nothing behind."""
+    subject, body = subject_and_body(msg)
     uploads = _uploads(msg)
     match = SUBJECT_REF.search(subject)
     ref = f"INC-{match.group(1)}" if match else _tagged_ref(rcpt_tos)
-    if ref:
-        return _reply(user, ref, body, uploads)
-    return _report(user, subject, body, uploads)
+    with transaction.atomic():
+        if ref:
+            return _reply(user, ref, body, uploads)
+        return _report(user, subject, body, uploads)
+
+
+def receive(
+    mail_from: str,
+    rcpt_tos: list[str],
+    data: bytes,
+    *,
+    client_ip: str | None = None,
+    helo: str = "",
+) -> str:
+    """Handle one message; return the SMTP reply. Never raises. `client_ip` and `helo` are
+    the connecting server's, for the SPF check."""
+    try:
+        msg = parse(data)
+    except Exception:
+        log.exception("mail from %s could not be read and was dropped", mail_from)
+        return DROPPED
+    try:
+        return _receive(msg, mail_from, rcpt_tos, data, client_ip=client_ip, helo=helo)
+    except Exception:
+        log.exception("mail from %s could not be processed and was dropped", mail_from)
+        return DROPPED
+
+
+def _hold(msg: EmailMessage, mail_from: str, rcpt_tos: list[str], data: bytes, reason: str) -> str:
+    subject, body = subject_and_body(msg)
+    held = services.held_mail_keep(
+        envelope_from=mail_from,
+        from_address=sender_address(msg),
+        subject=subject,
+        body=body,
+        reason=reason,
+        rcpt_tos=rcpt_tos,
+        raw=data,
+    )
+    if held is None:
+        log.warning("held mail is full (MAIL_HELD_MAX): mail from %s dropped", mail_from)
+    return ACCEPTED
+
+
+def _receive(
+    msg: EmailMessage,
+    mail_from: str,
+    rcpt_tos: list[str],
+    data: bytes,
+    *,
+    client_ip: str | None,
+    helo: str,
+) -> str:
+    reason = automatic_reason(msg, mail_from)
+    if reason:
+        log.info("ignored automatic mail from %s (%s)", mail_from, reason)
+        return IGNORED
+    sender = sender_address(msg)
+    verdict = mailauth.verify(
+        data, msg, from_address=sender, mail_from=mail_from, client_ip=client_ip, helo=helo
+    )
+    if not verdict.verified:
+        log.info("held unverified mail from %r (%s)", sender, verdict.reason)
+        return _hold(msg, mail_from, rcpt_tos, data, f"Sender not verified: {verdict.reason}")
+    user = selectors.mail_sender(sender)
+    if user is None:
+        log.info("held mail from %r: not a stakeholder's registered address", sender)
+        return _hold(msg, mail_from, rcpt_tos, data, "Not the registered address of a stakeholder")
+    try:
+        deliver(user, msg, rcpt_tos)
+    except DomainError as exc:
+        log.info("held mail from %s: %s", sender, exc.detail)
+        return _hold(msg, mail_from, rcpt_tos, data, " ".join(exc.detail.split()))
+    return ACCEPTED

@@ -67,3 +67,40 @@ class Follow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["incident", "user"], name="portal_follow_unique")
         ]
+
+
+class HeldState(models.TextChoices):
+    HELD = "held", "Held"
+    ACCEPTED = "accepted", "Accepted"
+    DISCARDED = "discarded", "Discarded"
+
+
+class HeldMail(models.Model):
+    """A mail the intake did not attribute to anyone: its sender was not verified, is not a
+    stakeholder's registered address, or the intake refused it. The team reads it and accepts
+    it as the sender's report or comment, or discards it."""
+
+    received_at = models.DateTimeField()
+    envelope_from = models.CharField(max_length=320, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=250, blank=True)
+    body = models.TextField(blank=True)
+    reason = models.CharField(max_length=500)
+    # the reply-to address it came in on, which may name an incident (incidents+INC-7@...)
+    rcpt_tos = models.JSONField(default=list)
+    raw = models.BinaryField()
+    state = models.CharField(max_length=10, choices=HeldState.choices, default=HeldState.HELD)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "-received_at"], name="portal_held_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_address}: {self.subject}"

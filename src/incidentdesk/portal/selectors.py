@@ -10,7 +10,7 @@ from incidentdesk.incidents import lifecycle
 from incidentdesk.incidents.models import Incident, PublicUpdate, TimelineEntry
 from incidentdesk.incidents.selectors import parse_ref, visible_incidents
 
-from .models import Attachment, Follow, ReportDetails
+from .models import Attachment, Follow, HeldMail, HeldState, ReportDetails
 from .search import ranked_incident_ids
 
 PLAIN_STATUS = {
@@ -139,3 +139,20 @@ def is_following(user: User, incident: Incident) -> bool:
 def followers(incident: Incident) -> QuerySet[User]:
     """People to tell about the incident's progress."""
     return User.objects.filter(follows__incident=incident, is_active=True)
+
+
+def mail_sender(address: str) -> User | None:
+    """The active stakeholder of an active organisation registered with this address."""
+    if not address:
+        return None
+    return User.objects.filter(
+        email=address.lower(), is_active=True, role=Role.STAKEHOLDER, organisation__active=True
+    ).first()
+
+
+HELD_PAGE = 100
+
+
+def held_mail_waiting() -> QuerySet[HeldMail]:
+    """Held mail the team has not decided on yet, newest first (the page shows HELD_PAGE)."""
+    return HeldMail.objects.filter(state=HeldState.HELD).order_by("-received_at", "-id")

@@ -18,6 +18,7 @@ from incidentdesk.accounts.permissions import require
 from incidentdesk.comms.services import message_queue
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident, TimelineEntry
@@ -28,8 +29,8 @@ from incidentdesk.statuspage.models import Component
 
 from . import files
 from .files import Stored, Upload
-from .models import Attachment, Follow, ReportDetails, Source
-from .selectors import joinable_incidents
+from .models import Attachment, Follow, HeldMail, HeldState, ReportDetails, Source
+from .selectors import joinable_incidents, mail_sender
 
 TEXT_MAX = 20_000
 USERS_AFFECTED_MAX = 10_000_000
@@ -372,3 +373,90 @@ def incident_merge(
         orig.save()
         dup.refresh_from_db()
     return dup, orig
+
+
+# -- held mail (the team) ---------------------------------------------------------------------
+
+
+def held_mail_keep(
+    *,
+    envelope_from: str,
+    from_address: str,
+    subject: str,
+    body: str,
+    reason: str,
+    rcpt_tos: Sequence[str],
+    raw: bytes,
+) -> HeldMail | None:
+    """Keep a mail the intake did not attribute, for the team to decide on. None when
+    MAIL_HELD_MAX mails already wait: a flood of strangers' mail cannot fill the database."""
+    with transaction.atomic():
+        if HeldMail.objects.filter(state=HeldState.HELD).count() >= settings.MAIL_HELD_MAX:
+            return None
+        held = HeldMail.objects.create(
+            received_at=clock.now(),
+            envelope_from=envelope_from[:320],
+            from_address=from_address[:320],
+            subject=subject[:250],
+            body=body[:TEXT_MAX],
+            reason=reason[:500],
+            rcpt_tos=list(rcpt_tos),
+            raw=raw,
+        )
+        audit_record(
+            by=None,
+            kind="mail_held",
+            data={"held": held.pk, "from": held.from_address, "reason": held.reason},
+        )
+    return held
+
+
+def _held_for_decision(held: int) -> HeldMail:
+    mail = HeldMail.objects.select_for_update().filter(pk=held).first()
+    if mail is None:
+        raise NotFound("No such held mail.")
+    if mail.state != HeldState.HELD:
+        raise Conflict(f"This mail was already {mail.state}.")
+    return mail
+
+
+def held_mail_accept(*, by: User, held: int) -> HeldMail:
+    """The team vouches for a held mail: it becomes the report, answer or comment of the
+    stakeholder registered with its From: address, exactly as a verified mail would."""
+    from .intake import deliver, parse
+
+    require(by, "portal.held_mail")
+    with transaction.atomic():
+        mail = _held_for_decision(held)
+        sender = mail_sender(mail.from_address)
+        if sender is None:
+            raise Conflict(
+                f"{mail.from_address or 'The sender'} is not the registered address of an "
+                "active stakeholder: register it first, or discard the mail."
+            )
+        incident = deliver(sender, parse(bytes(mail.raw)), list(mail.rcpt_tos))
+        mail.state = HeldState.ACCEPTED
+        mail.decided_by, mail.decided_at, mail.incident = by, clock.now(), incident
+        mail.save(update_fields=["state", "decided_by", "decided_at", "incident"])
+        audit_record(
+            by=by,
+            kind="held_mail_accepted",
+            data={"held": mail.pk, "from": mail.from_address, "incident": incident.ref},
+        )
+    return mail
+
+
+def held_mail_discard(*, by: User, held: int) -> HeldMail:
+    """The team drops a held mail; it stays listed as discarded, attributed to nobody."""
+    require(by, "portal.held_mail")
+    with transaction.atomic():
+        mail = _held_for_decision(held)
+        mail.state = HeldState.DISCARDED
+        mail.decided_by, mail.decided_at = by, clock.now()
+        mail.save(update_fields=["state", "decided_by", "decided_at"])
+        audit_record(
+            by=by,
+            kind="held_mail_discarded",
+            data={"held": mail.pk, "from": mail.from_address, "subject": mail.subject},
+        )
+    return mail

@@ -1,4 +1,4 @@
-"""The stakeholder portal's pages and the team's "similar incidents" page. Thin: every write
+"""The stakeholder portal's pages and the team's "similar incidents" and held-mail pages. Thin: every write
 is a service call; every read goes through the selectors' visibility rules."""
 
 from __future__ import annotations
@@ -351,3 +351,39 @@ def merge(request: HttpRequest, ref: str) -> HttpResponse:
         return redirect(f"/incidents/{ref.upper()}/similar")
     messages.success(request, f"{dup.ref} was merged into {orig.ref}.")
     return redirect(f"/incidents/{orig.ref}/similar")
+
+
+@require_GET
+@team_page
+def held_mail(request: HttpRequest) -> HttpResponse:
+    waiting = selectors.held_mail_waiting()
+    return render(
+        request,
+        "portal/held_mail.html",
+        {
+            "nav": "held-mail",
+            "held": list(waiting[: selectors.HELD_PAGE]),
+            "count": waiting.count(),
+            "can_decide": can(_user(request), "portal.held_mail"),
+        },
+    )
+
+
+@require_POST
+@team_page
+def held_mail_decide(request: HttpRequest, held: int, action: str) -> HttpResponse:
+    decide = services.held_mail_accept if action == "accept" else services.held_mail_discard
+    try:
+        mail = decide(by=_user(request), held=held)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("/mail/held")
+    if mail.incident is not None:
+        messages.success(request, f"Mail from {mail.from_address} filed on {mail.incident.ref}.")
+    else:
+        messages.success(
+            request, f"Mail from {mail.from_address or 'an unknown sender'} discarded."
+        )
+    return redirect("/mail/held")

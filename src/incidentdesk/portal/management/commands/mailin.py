@@ -16,11 +16,13 @@ from django.db import close_old_connections
 from incidentdesk.portal.intake import accepts, intake_address, receive
 
 
-def _receive_in_thread(mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
+def _receive_in_thread(
+    mail_from: str, rcpt_tos: list[str], data: bytes, client_ip: str | None, helo: str
+) -> str:
     # a long-running listener must not keep a connection the database has dropped
     close_old_connections()
     try:
-        return receive(mail_from, rcpt_tos, data)
+        return receive(mail_from, rcpt_tos, data, client_ip=client_ip, helo=helo)
     finally:
         close_old_connections()
 
@@ -39,10 +41,18 @@ class IntakeHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
         data = content if isinstance(content, bytes) else content.encode()
+        peer = session.peer
+        client_ip = peer[0] if isinstance(peer, tuple) and peer else None
         loop = asyncio.get_running_loop()
         # the ORM is synchronous: run it in a worker thread, away from the server's loop
         return await loop.run_in_executor(
-            None, _receive_in_thread, envelope.mail_from or "", list(envelope.rcpt_tos), data
+            None,
+            _receive_in_thread,
+            envelope.mail_from or "",
+            list(envelope.rcpt_tos),
+            data,
+            client_ip,
+            session.host_name or "",
         )
 
 
