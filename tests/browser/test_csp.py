@@ -56,7 +56,7 @@ def test_team_portal_and_status_pages_run_under_the_policy(new_page, live_server
     member, nora, incident = _people()
     origin = urlsplit(live_server.url).netloc
 
-    team = new_page()
+    team = new_page(csp=True)
     watch = Watch(team, origin)
     login(team, live_server.url, member.email, PASSWORD)
     for path in ("/", f"/incidents/{incident.ref}", "/tokens/", "/actions/"):
@@ -67,7 +67,7 @@ def test_team_portal_and_status_pages_run_under_the_policy(new_page, live_server
     team.select_option("#triage-type", "performance")
     expect(team.locator("#triage-suggestion")).to_contain_text("Policy suggests:")
 
-    portal = new_page()
+    portal = new_page(csp=True)
     portal_watch = Watch(portal, origin)
     login(portal, live_server.url, nora.email, PASSWORD)
     portal.goto(f"{live_server.url}/portal/")
@@ -83,7 +83,8 @@ def test_team_portal_and_status_pages_run_under_the_policy(new_page, live_server
         assert not any("unsafe-inline" in p or "unsafe-eval" in p for p in w.policies)
 
 
-def test_api_docs_render_the_operations_offline(page, live_server):
+def test_api_docs_render_the_operations_offline(new_page, live_server):
+    page = new_page(csp=True)
     watch = Watch(page, urlsplit(live_server.url).netloc)
     page.goto(f"{live_server.url}/api/v1/docs")
     expect(page.locator(".opblock").first).to_be_visible()
