@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from incidentdesk.core.models import AuditEntry
+
 from ..conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +48,8 @@ def test_forty_fast_guesses_do_not_get_through(member):
     r = login(client, member.email, PASSWORD)
     assert r.status_code == 429
     assert "_auth_user_id" not in client.session
+    locks = [(e.data, e.actor_label) for e in AuditEntry.objects.filter(kind="login_locked_out")]
+    assert locks == [({"email": member.email, "address": "203.0.113.7", "failures": 5}, "system")]
 
 
 def test_the_lock_lifts_after_the_cool_off(member):

@@ -274,3 +274,13 @@ def token_authenticate(raw: str) -> User | None:
     """The active user a live bearer token belongs to, or None."""
     token = token_lookup(raw)
     return token.user if token is not None else None
+
+
+def login_lockout_record(*, email: str, address: str | None, failures: int) -> None:
+    """Note in the audit log that logins to `email` from `address` are now locked out."""
+    with transaction.atomic():
+        audit_record(
+            by=None,
+            kind="login_locked_out",
+            data={"email": email, "address": address, "failures": failures},
+        )
