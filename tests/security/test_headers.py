@@ -107,11 +107,18 @@ def test_api_docs_use_the_products_own_swagger_ui(client):
 HTTPS = {"INCIDENTDESK_BASE_URL": "https://incidents.example.com"}
 
 
+def deployed_env(data_dir: Path) -> dict[str, str]:
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment has not.
+    env = env_for(data_dir)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
 def run(data_dir: Path, *args: str, env_extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     """The real `incidentdesk` command with extra environment (e.g. an https base URL)."""
     return subprocess.run(
         [str(INCIDENTDESK), *args],
-        env={**env_for(data_dir), **(env_extra or {})},
+        env={**deployed_env(data_dir), **(env_extra or {})},
         capture_output=True,
         text=True,
         timeout=120,
