@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from incidentdesk.accounts.api import router as accounts_router
 from incidentdesk.comms.api import router as comms_router
 from incidentdesk.core.api import (
     ActiveSession,
+    ApiDocs,
     BearerToken,
     install_error_handlers,
     reject_nul_characters,
@@ -23,6 +25,7 @@ api = NinjaAPI(
     description="Report and work incidents under the Incident Management Policy.",
     auth=[BearerToken(), ActiveSession()],
     urls_namespace="api-v1",
+    docs=ApiDocs(),
 )
 install_error_handlers(api)
 api.add_decorator(reject_nul_characters)
@@ -32,3 +35,4 @@ api.add_router("", comms_router)
 api.add_router("", statuspage_router)
 api.add_router("", portal_router)
 api.add_router("", reviews_router)
+api.add_router("", accounts_router)

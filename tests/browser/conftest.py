@@ -72,12 +72,17 @@ class ConsoleErrors(list[str]):
 
 @pytest.fixture
 def new_page(browser, transactional_db):  # type: ignore[no-untyped-def]
-    """new_page(width=1280, height=800) -> a page in its own context (own cookies)."""
+    """new_page(width=1280, height=800, csp=False) -> a page in its own context (own cookies)."""
     contexts = []
     errors = ConsoleErrors()
 
-    def make(width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 800, csp: bool = False):  # type: ignore[no-untyped-def]
+        # The test's own injected helpers (axe, string predicates) are inline script, which
+        # the product's Content-Security-Policy refuses; tests/browser/test_csp.py pages keep
+        # the policy on (csp=True) to prove the product itself never needs such an exception.
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, bypass_csp=not csp
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

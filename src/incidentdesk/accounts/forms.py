@@ -39,3 +39,22 @@ class UserCreateForm(forms.Form):
 
 class OrgCreateForm(forms.Form):
     name = forms.CharField(label="Organisation name", max_length=120)
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name", required=False, max_length=100, help_text="What it is for, e.g. a script."
+    )
+    scope = forms.ChoiceField(
+        label="Scope",
+        choices=[("read", "Read only (GET)"), ("write", "Read and write")],
+        initial="read",
+    )
+    expires_in_days = forms.IntegerField(
+        label="Expires in (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=90,
+        help_text="Leave empty for a token that does not expire.",
+    )

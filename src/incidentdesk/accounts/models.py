@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import BaseUserManager
@@ -73,16 +74,40 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
 class ApiToken(models.Model):
-    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once.
+
+    A `read` token may only use safe methods (GET, HEAD, OPTIONS); a token past `expires_at`
+    or with `revoked_at` set no longer authenticates."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.WRITE)
     prefix = models.CharField(max_length=12)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def is_active_at(self, when: datetime.datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > when)
+
+    def state_at(self, when: datetime.datetime) -> str:
+        """'active', 'expired' or 'revoked', as the token's owner reads it."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= when:
+            return "expired"
+        return "active"
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user.email})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from typing import Any
@@ -10,12 +11,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, field_error
 from incidentdesk.core.services import audit_record
 
-from .models import ApiToken, Role, StakeholderOrg, User
+from .models import ApiToken, Role, StakeholderOrg, TokenScope, User
 from .permissions import require
 
 TOKEN_PREFIX = "idk_"
@@ -126,6 +128,8 @@ def user_update(
             setattr(user, key, value)
         user.save(update_fields=list(changes))
         audit_record(by=by, kind="user_updated", data={"email": user.email, **changes})
+        if active is False:
+            _tokens_revoke_all(by=by, user=user, reason="deactivated")
     return user
 
 
@@ -133,49 +137,150 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_create(*, by: User | None, user: User, name: str = "") -> tuple[str, ApiToken]:
-    """Return (token, row). The token is never stored; only its SHA-256 is."""
-    if by is not None and by.pk != user.pk:
-        require(by, "user.manage")
-    elif by is not None:
+TOKEN_MAX_DAYS = 3650
+
+
+def _token_data(token: ApiToken, **extra: Any) -> dict[str, Any]:
+    return {
+        "email": token.user.email,
+        "prefix": token.prefix,
+        "name": token.name,
+        "scope": token.scope,
+        **extra,
+    }
+
+
+def _require_token_owner_or_admin(by: User | None, user: User) -> None:
+    if by is None:
+        return
+    if by.pk == user.pk:
         require(by, "token.create_own")
+    else:
+        require(by, "user.manage")
+
+
+def token_create(
+    *,
+    by: User | None,
+    user: User,
+    name: str = "",
+    scope: str = TokenScope.WRITE,
+    expires_in_days: int | None = None,
+) -> tuple[str, ApiToken]:
+    """Return (token, row). The token is never stored; only its SHA-256 is.
+
+    `scope` is `read` (safe methods only) or `write`; `expires_in_days` None never expires."""
+    _require_token_owner_or_admin(by, user)
+    errors: list[FieldError] = []
+    name = name.strip()
+    if len(name) > 100:
+        errors.append(FieldError("name", "A token name has at most 100 characters."))
+    if scope not in TokenScope.values:
+        errors.append(FieldError("scope", f"A token's scope is read or write, not {scope!r}."))
+    if expires_in_days is not None and not 1 <= expires_in_days <= TOKEN_MAX_DAYS:
+        errors.append(
+            FieldError("expires_in_days", f"A token expires in 1 to {TOKEN_MAX_DAYS} days.")
+        )
+    if not user.is_active:
+        errors.append(FieldError("user", f"{user.email} is deactivated."))
+    if errors:
+        raise InvalidInput("The token was not created.", errors)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    expires_at = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
-            name=name[:100],
+            name=name,
+            scope=scope,
             prefix=raw[:12],
             digest=_digest(raw),
-            created_at=clock.now(),
+            created_at=now,
+            expires_at=expires_at,
         )
         audit_record(
-            by=by, kind="token_created", data={"email": user.email, "prefix": token.prefix}
+            by=by,
+            kind="token_created",
+            data=_token_data(token, expires_at=expires_at.isoformat() if expires_at else None),
         )
     return raw, token
 
 
 def token_revoke(*, by: User | None, token: ApiToken) -> ApiToken:
-    if by is not None and by.pk != token.user_id:
-        require(by, "user.manage")
+    """Revoke one token now; a token already revoked is a Conflict."""
+    _require_token_owner_or_admin(by, token.user)
     with transaction.atomic():
+        token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+        if token.revoked_at is not None:
+            raise Conflict(f"Token {token.prefix}… is already revoked.")
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(by=by, kind="token_revoked", data={"prefix": token.prefix})
+        audit_record(by=by, kind="token_revoked", data=_token_data(token, reason="revoked"))
     return token
 
 
-def token_authenticate(raw: str) -> User | None:
-    """The active user a bearer token belongs to, or None."""
+def _tokens_revoke_all(*, by: User | None, user: User, reason: str) -> int:
+    """Revoke every live token of `user` (inside the caller's transaction), one audit entry each."""
+    now = clock.now()
+    tokens = list(ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True))
+    for token in tokens:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        audit_record(by=by, kind="token_revoked", data=_token_data(token, reason=reason))
+    return len(tokens)
+
+
+def user_set_password(*, by: User | None, user: User, password: str) -> User:
+    """Set a new password and revoke every API token of the account.
+
+    A token made before a password change could be in the hands the change is meant to shut
+    out; the person makes new ones."""
+    _require_token_owner_or_admin(by, user)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The password was not changed.", [FieldError("password", m) for m in exc.messages]
+        ) from None
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        revoked = _tokens_revoke_all(by=by, user=user, reason="password_changed")
+        audit_record(
+            by=by, kind="password_changed", data={"email": user.email, "tokens_revoked": revoked}
+        )
+    return user
+
+
+def token_lookup(raw: str) -> ApiToken | None:
+    """The live token `raw` is, with its active user, or None; notes when it was last used."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
+    now = clock.now()
     token = (
         ApiToken.objects.select_related("user")
         .filter(digest=_digest(raw), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
     if token is None or not token.user.is_active:
         return None
-    now = clock.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
+
+
+def token_authenticate(raw: str) -> User | None:
+    """The active user a live bearer token belongs to, or None."""
+    token = token_lookup(raw)
+    return token.user if token is not None else None
+
+
+def login_lockout_record(*, email: str, address: str | None, failures: int) -> None:
+    """Note in the audit log that logins to `email` from `address` are now locked out."""
+    with transaction.atomic():
+        audit_record(
+            by=None,
+            kind="login_locked_out",
+            data={"email": email, "address": address, "failures": failures},
+        )

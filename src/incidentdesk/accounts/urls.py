@@ -13,4 +13,8 @@ urlpatterns = [
     path("people/<int:user_id>", views.person_update, name="person_update"),
     path("people/orgs/new", views.org_create, name="org_create"),
     path("people/orgs/<int:org_id>", views.org_update, name="org_update"),
+    path("people/<int:user_id>/tokens/", views.person_tokens, name="person_tokens"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/new", views.token_new, name="token_new"),
+    path("tokens/<int:token_id>/revoke", views.token_revoke_view, name="token_revoke"),
 ]

@@ -5,21 +5,40 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from incidentdesk.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from incidentdesk.core import clock
+from incidentdesk.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 
-from .forms import LoginForm, OrgCreateForm, UserCreateForm
-from .models import Role, StakeholderOrg, User
+from .forms import LoginForm, OrgCreateForm, TokenCreateForm, UserCreateForm
+from .models import ApiToken, Role, StakeholderOrg, User
 from .permissions import can
-from .services import org_get_or_create, org_set_active, user_create, user_update
+from .selectors import token_get_for, tokens_of
+from .services import (
+    org_get_or_create,
+    org_set_active,
+    token_create,
+    token_revoke,
+    user_create,
+    user_set_password,
+    user_update,
+)
 
 PORTAL_URL = "/portal/"
 
@@ -42,6 +61,19 @@ class LoginView(auth_views.LoginView):
         return PORTAL_URL
 
 
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: Any
+) -> HttpResponse:
+    """The page a locked-out login gets (429), instead of the login form."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes},
+        status=429,
+    )
+
+
 class LogoutView(auth_views.LogoutView):
     pass
 
@@ -49,6 +81,18 @@ class LogoutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = "/password/done/"
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        user = form.user
+        had_tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+        user_set_password(by=user, user=user, password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(self.request, user)
+        if had_tokens:
+            messages.warning(
+                self.request,
+                "Your API tokens were revoked with the old password: create new ones if needed.",
+            )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
@@ -177,3 +221,97 @@ def org_update(request: HttpRequest, org_id: int) -> HttpResponse:
     org_set_active(by=request.user, org=org, active=active)  # type: ignore[arg-type]
     messages.success(request, f"{org.name} is now {'active' if active else 'inactive'}.")
     return redirect("accounts:people")
+
+
+# -- API tokens (each person their own; an admin anyone's) --------------------------------
+
+
+def _tokens_page(
+    request: HttpRequest,
+    owner: User,
+    form: TokenCreateForm | None = None,
+    created: tuple[str, ApiToken] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    by: User = request.user  # type: ignore[assignment]
+    now = clock.now()
+    tokens = [(t, t.state_at(now)) for t in tokens_of(by=by, user=owner)]
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "nav": "tokens" if owner.pk == by.pk else "people",
+            "owner": owner,
+            "own": owner.pk == by.pk,
+            "tokens": tokens,
+            "form": form or TokenCreateForm(),
+            "created": created,
+        },
+        status=status,
+    )
+
+
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return render(request, "incidents/forbidden.html", {"detail": exc.detail}, status=403)
+
+
+@login_required
+@require_GET
+def tokens(request: HttpRequest) -> HttpResponse:
+    try:
+        return _tokens_page(request, request.user)  # type: ignore[arg-type]
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+
+
+@_admin_only
+@require_GET
+def person_tokens(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _tokens_page(request, get_object_or_404(User, pk=user_id))
+
+
+@login_required
+@require_POST
+def token_new(request: HttpRequest) -> HttpResponse:
+    by: User = request.user  # type: ignore[assignment]
+    form = TokenCreateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = token_create(
+                by=by,
+                user=by,
+                name=data["name"],
+                scope=data["scope"],
+                expires_in_days=data["expires_in_days"],
+            )
+        except PermissionDenied as exc:
+            return _forbidden(request, exc)
+        except InvalidInput as exc:
+            _apply_errors(form, exc)
+        else:
+            # The token is in this one response only: no redirect, no message that outlives it.
+            response = _tokens_page(request, by, created=created, status=201)
+            response["Cache-Control"] = "no-store"
+            return response
+    return _tokens_page(request, by, form=form, status=422)
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    by: User = request.user  # type: ignore[assignment]
+    try:
+        token = token_get_for(by=by, token_id=token_id)
+        token_revoke(by=by, token=token)
+    except NotFound as exc:
+        raise Http404(exc.detail) from None
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Token {token.prefix}… revoked: it no longer works.")
+    if token.user_id == by.pk:
+        return redirect("accounts:tokens")
+    return redirect("accounts:person_tokens", user_id=token.user_id)
