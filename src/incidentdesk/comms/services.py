@@ -456,6 +456,52 @@ def delivery_retry(*, by: User, delivery_id: int) -> Delivery:
     return delivery
 
 
+# -- after a restore ------------------------------------------------------------------------
+
+RELEASE_HINT = "release them with 'incidentdesk deliveries release' when this copy may send"
+
+
+def deliveries_hold(*, source: str) -> int:
+    """Hold every queued delivery, as a restore does: the machine the backup came from may
+    have sent them already, and a restore drill must not reach real people. Returns how many
+    were held; they wait for `deliveries_release`."""
+    with transaction.atomic():
+        held = Delivery.objects.filter(state=DeliveryState.QUEUED).update(
+            state=DeliveryState.HELD, claimed_until=None, task_id=None
+        )
+        if held:
+            audit_record(by=None, kind="deliveries_held", data={"count": held, "source": source})
+    return held
+
+
+def deliveries_release(*, by: User | None) -> int:
+    """Queue every held delivery again, due now. `by` None: the operator at the command line.
+    Returns how many were released."""
+    if by is not None:
+        require(by, "comms.deliveries")
+    from .tasks import deliver_many
+
+    with transaction.atomic():
+        keys = list(
+            Delivery.objects.select_for_update()
+            .filter(state=DeliveryState.HELD)
+            .order_by("id")
+            .values_list("key", flat=True)
+        )
+        now = clock.now()
+        for i in range(0, len(keys), TASK_BATCH):
+            batch = keys[i : i + TASK_BATCH]
+            Delivery.objects.filter(key__in=batch, state=DeliveryState.HELD).update(
+                state=DeliveryState.QUEUED,
+                next_attempt_at=now,
+                claimed_until=None,
+                task_id=deliver_many.enqueue(batch).id,
+            )
+        if keys:
+            audit_record(by=by, kind="deliveries_released", data={"count": len(keys)})
+    return len(keys)
+
+
 # -- unsubscribe -----------------------------------------------------------------------------
 
 
