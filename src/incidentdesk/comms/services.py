@@ -625,7 +625,16 @@ def channel_update(
         if channel is None:
             raise NotFound(f"No channel {channel_id}.")
         new_name = name.strip() if name is not None else channel.name
-        new_url = url.strip() if url is not None else crypto.decrypt(channel.url_encrypted)
+        if url is None:
+            try:
+                url = crypto.decrypt(channel.url_encrypted)
+            except ValueError:
+                raise field_error(
+                    "url",
+                    "This channel's URL cannot be decrypted here (it was stored under another "
+                    "secret key): enter it again.",
+                ) from None
+        new_url = url.strip()
         new_audiences = audiences if audiences is not None else channel.audiences
         new_template = template if template is not None else channel.template
         errors = _check_channel(channel.kind, new_name, new_url, new_audiences, new_template)
