@@ -17,6 +17,7 @@ COMMANDS = {
     "backup": "backup FILE [--passphrase-file F]: all data, files and sealed keys in one zip",
     "restore": "restore FILE: load a backup (and its files) into an empty database",
     "deliveries": "deliveries held | release: deliveries a restore holds until released",
+    "secrets": "secrets check | reencrypt: stored secrets decrypt; rotate the secret key",
     "export": "export INC-n [--format md|json]: an incident's whole documented record",
     "mailin": "mailin [--host H] [--port P]: receive incident reports by e-mail (SMTP)",
     "mailsink": "run a local SMTP server on 127.0.0.1:1025 that keeps received mail",

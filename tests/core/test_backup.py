@@ -227,3 +227,26 @@ def test_a_backup_without_keys_restores_and_names_what_cannot_be_decrypted(
     assert Incident.objects.count() == 1
     with pytest.raises(ValueError, match="cannot decrypt"):
         comms.crypto.decrypt(Channel.objects.get().url_encrypted)
+
+
+def test_rotating_the_secret_key_keeps_every_secret(
+    transactional_db, settings, with_secrets, manager
+):
+    _, secret, _ = with_secrets
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "the new secret key", [old]
+    out, _ = _run("secrets", "check")
+    assert out.startswith("Every stored secret decrypts:")
+    out, _ = _run("secrets", "reencrypt")
+    assert out.startswith("Re-encrypted the stored secrets under the current key:")
+    assert AuditEntry.objects.filter(kind="secrets_reencrypted").count() == 1
+
+    settings.SECRET_KEY_FALLBACKS = []
+    assert comms.crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
+    pref = Preference.objects.get(user=manager)
+    assert comms.crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
+    _run("secrets", "check")
+
+    settings.SECRET_KEY = "yet another key, without its predecessor"
+    with pytest.raises(CommandError, match="channels 'Northwind hook'; the own chat URLs of"):
+        _run("secrets", "check")

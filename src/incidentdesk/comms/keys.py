@@ -59,6 +59,15 @@ def stored_count() -> int:
 def secrets_rekey(extra: list[str]) -> Unreadable:
     """Re-encrypt every stored secret under this machine's key, read with this machine's keys
     or `extra` (a backup's). Returns what none of them decrypts."""
+    return _scan(extra, write=True)
+
+
+def secrets_unreadable() -> Unreadable:
+    """What this machine's keys do not decrypt; writes nothing."""
+    return _scan([], write=False)
+
+
+def _scan(extra: list[str], *, write: bool) -> Unreadable:
     unreadable = Unreadable()
     for model, names in SEALED.items():
         # read before writing: SQLite cannot update rows under an open cursor on them
@@ -68,13 +77,10 @@ def secrets_rekey(extra: list[str]) -> Unreadable:
             failed = False
             for name, token in zip(names, tokens, strict=True):
                 try:
-                    fresh = crypto.reencrypt(token, extra)
+                    changed[name] = crypto.reencrypt(token, extra)
                 except ValueError:
                     failed = True
-                    continue
-                if fresh != token:
-                    changed[name] = fresh
-            if changed:
+            if changed and write:
                 model._default_manager.filter(pk=pk).update(**changed)
             if failed:
                 _note(unreadable, model, pk)

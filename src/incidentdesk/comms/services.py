@@ -26,6 +26,7 @@ from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 
 from . import crypto, messages
+from .keys import Unreadable, secrets_rekey
 from .models import Channel, ChannelKind, Delivery, DeliveryState, Preference, Unsubscribe
 from .transports import OutgoingMessage, TransportError, transport_for
 from .transports.apprise import check_url, redact
@@ -500,6 +501,26 @@ def deliveries_release(*, by: User | None) -> int:
         if keys:
             audit_record(by=by, kind="deliveries_released", data={"count": len(keys)})
     return len(keys)
+
+
+def secrets_reencrypt(*, by: User | None) -> Unreadable:
+    """Re-encrypt every stored secret under the current INCIDENTDESK_SECRET_KEY, reading those
+    stored under a key of INCIDENTDESK_SECRET_KEY_FALLBACKS: the last step of rotating the key.
+    `by` None: the operator at the command line. Returns what no key decrypts."""
+    if by is not None:
+        require(by, "channel.manage")
+    with transaction.atomic():
+        unreadable = secrets_rekey([])
+        audit_record(
+            by=by,
+            kind="secrets_reencrypted",
+            data={
+                "unreadable_channels": unreadable.channels,
+                "unreadable_people": unreadable.people,
+                "unreadable_deliveries": unreadable.deliveries,
+            },
+        )
+    return unreadable
 
 
 # -- unsubscribe -----------------------------------------------------------------------------
