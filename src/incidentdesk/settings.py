@@ -37,6 +37,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# earlier keys, comma-separated, while rotating: they still verify and decrypt, never sign
+SECRET_KEY_FALLBACKS = [
+    k for k in os.environ.get("INCIDENTDESK_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()
+]
 DEBUG = _env_bool("INCIDENTDESK_DEBUG")
 BASE_URL = os.environ.get("INCIDENTDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = ["*"]

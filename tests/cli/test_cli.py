@@ -287,3 +287,34 @@ def test_serve_runs_the_whole_flow_over_http(demo_dir):
     assert query(demo_dir, "SELECT status FROM incidents_incident WHERE id = ?", int(ref[4:])) == [
         ("closed",)
     ]
+
+
+def test_secret_key_rotation_by_environment(data_dir):
+    def incidentdesk(key: str, *args: str, fallbacks: str = "") -> subprocess.CompletedProcess:
+        env = env_for(data_dir)
+        env.update(INCIDENTDESK_SECRET_KEY=key, INCIDENTDESK_SECRET_KEY_FALLBACKS=fallbacks)
+        return subprocess.run(
+            [str(INCIDENTDESK), *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    created = incidentdesk(
+        "old-key",
+        "manage",
+        "shell",
+        "--no-imports",
+        "-c",
+        "from incidentdesk.accounts.services import user_create\n"
+        "from incidentdesk.comms.services import channel_create\n"
+        "admin = user_create(by=None, email='ada@example.test', password='p' * 12, role='admin')\n"
+        "channel_create(by=admin, name='Chat', kind='apprise', url='json://127.0.0.1:9/?t=1',"
+        " audiences=['team'])",
+    )
+    assert created.returncode == 0, created.stderr
+    assert incidentdesk("new-key", "secrets", "check").returncode == 1
+    done = incidentdesk("new-key", "secrets", "reencrypt", fallbacks="old-key")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Re-encrypted the stored secrets under the current key")
+    done = incidentdesk("new-key", "secrets", "check")
+    assert done.stdout == "Every stored secret decrypts: 1 records hold secrets.\n", done.stderr
+    done = incidentdesk("old-key", "secrets", "check")
+    assert done.returncode == 1 and "channels 'Chat'" in done.stderr

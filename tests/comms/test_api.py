@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from incidentdesk.comms import crypto
 from incidentdesk.comms.models import Channel, Delivery, Preference
 from incidentdesk.core.models import AuditEntry
 from incidentdesk.incidents import services as s
@@ -174,3 +175,25 @@ def test_stakeholder_sets_own_preferences(client, stakeholder, token_for):
     )
     assert r.status_code == 200
     assert Preference.objects.get(user=stakeholder).muted == ["public_update:email"]
+
+
+def test_a_channel_whose_url_cannot_be_decrypted_asks_for_it_again(
+    client, settings, admin, token_for
+):
+    """After a restore without the backup's keys: renaming alone is refused, saying why,
+    and entering the URL again repairs the channel."""
+    t = token_for(admin)
+    cid = call(client, t, "post", "/channels", HOOK).json()["id"]
+    settings.SECRET_KEY = "a key this machine never had"
+    r = call(client, t, "patch", f"/channels/{cid}", {"name": "Northwind"})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == "url"
+    assert "cannot be decrypted here" in r.json()["errors"][0]["message"]
+    assert Channel.objects.get(pk=cid).name == "Northwind hook"
+    r = call(
+        client, t, "patch", f"/channels/{cid}", {"name": "Northwind", "url": HOOK["url"] + "/v2"}
+    )
+    assert r.status_code == 200, r.content
+    channel = Channel.objects.get(pk=cid)
+    assert channel.name == "Northwind"
+    assert crypto.decrypt(channel.url_encrypted) == HOOK["url"] + "/v2"

@@ -216,3 +216,46 @@ def test_inactive_users_are_not_told(manager, stakeholder):
     User.objects.filter(email="old@spacewise.test").update(is_active=False)
     s.incident_report(by=stakeholder, title="Checkout errors")
     assert _keys(trigger="reported") == [manager.email]
+
+
+def test_an_undecryptable_personal_url_fails_only_its_own_delivery(
+    transactional_db, client, settings, manager, member, stakeholder, token_for, smtp
+):
+    """A personal Apprise URL stored under another key (a restore without it) must not stop
+    anyone reporting or categorizing: its delivery fails, saying why, and the mail goes."""
+    from .conftest import run_worker
+
+    services.preference_set(by=manager, muted=[], apprise_url="json://127.0.0.1:9/hook?token=abc")
+    settings.SECRET_KEY = "a key this machine never had"
+
+    def post(user, path, body):
+        return client.post(
+            f"/api/v1{path}",
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token_for(user)}",
+        )
+
+    r = post(stakeholder, "/incidents", {"title": "Checkout errors"})
+    assert r.status_code == 201, r.content
+    ref = r.json()["ref"]
+    r = post(
+        member,
+        f"/incidents/{ref}/categorize",
+        {"type": "functionality", "severity": "P1", "impact": "all", "reason": "all stores"},
+    )
+    assert r.status_code == 200, r.content
+    run_worker()
+    apprise = Delivery.objects.filter(channel="apprise", user=manager)
+    assert sorted(apprise.values_list("trigger", "state")) == [
+        ("categorized", "failed"),
+        ("reported", "failed"),
+    ]
+    assert all("cannot decrypt" in d.last_error for d in apprise)
+    assert {d.recipient for d in apprise} == {"json://127.0.0.1:9/…"}
+    mails = Delivery.objects.filter(channel="email", user=manager)
+    assert sorted(mails.values_list("trigger", "state")) == [
+        ("categorized", "sent"),
+        ("reported", "sent"),
+    ]
+    assert len(smtp.to(manager.email)) == 2

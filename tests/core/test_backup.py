@@ -11,12 +11,20 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from incidentdesk.comms import services as comms
+from incidentdesk.comms.models import Channel, Delivery, Preference
+from incidentdesk.core.models import AuditEntry
+from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident
 from incidentdesk.portal import services as portal
 from incidentdesk.portal.files import Upload
 from incidentdesk.portal.models import Attachment
 
+from ..comms.conftest import http_receiver, run_worker  # noqa: F401
+from ..comms.test_webhook_apprise import verify_standard_webhook
+
+PASSPHRASE = "correct horse battery staple"
 PNG = b"\x89PNG\r\n\x1a\n" + b"screenshot" * 50
 
 
@@ -93,3 +101,152 @@ def test_restore_refuses_a_database_that_holds_incidents(transactional_db, tmp_p
         _run("restore", str(archive))
     with pytest.raises(CommandError, match="No backup at"):
         _run("restore", str(tmp_path / "missing.zip"))
+
+
+def test_timeline_verify_on_an_empty_database_says_so_and_fails(transactional_db):
+    with pytest.raises(CommandError, match="holds no incidents: there is nothing to verify"):
+        _run("timeline", "verify")
+
+
+@pytest.fixture
+def passphrase_file(tmp_path):
+    path = tmp_path / "passphrase"
+    path.write_text(PASSPHRASE + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def with_secrets(admin, manager, member, stakeholder, http_receiver):  # noqa: F811
+    """A webhook channel (URL and signing secret), a personal chat URL, and an incident whose
+    categorization queued deliveries to both."""
+    url, _ = http_receiver
+    channel, secret = comms.channel_create(
+        by=admin,
+        name="Northwind hook",
+        kind="webhook",
+        url=f"{url}/hook",
+        audiences=["stakeholders"],
+    )
+    comms.preference_set(by=manager, muted=[], apprise_url="json://127.0.0.1:9/chat?token=t0k")
+    incident = incidents.incident_report(by=stakeholder, title="Tills cannot sync")
+    incidents.incident_categorize(
+        by=member, incident=incident, type="functionality", severity="P1", impact="all", reason="r"
+    )
+    return channel, secret, incident
+
+
+def test_backup_with_secrets_asks_for_a_passphrase_and_writes_nothing(
+    transactional_db, tmp_path, with_secrets
+):
+    archive = tmp_path / "backup.zip"
+    with pytest.raises(CommandError, match="Give a passphrase to seal the key") as refused:
+        _run("backup", str(archive))
+    assert "--passphrase-file FILE or $INCIDENTDESK_BACKUP_PASSPHRASE" in str(refused.value)
+    assert not archive.exists() and not (tmp_path / "backup.zip.partial").exists()
+    short = tmp_path / "short"
+    short.write_text("hunter2\n")
+    with pytest.raises(CommandError, match="at least 12 characters"):
+        _run("backup", str(archive), "--passphrase-file", str(short))
+    assert not archive.exists()
+
+
+def test_restore_on_a_new_machine_re_encrypts_every_secret_and_holds_the_queue(
+    transactional_db,
+    settings,
+    tmp_path,
+    passphrase_file,
+    with_secrets,
+    http_receiver,  # noqa: F811
+    manager,
+):
+    _, secret, incident = with_secrets
+    queued = set(Delivery.objects.filter(state="queued").values_list("key", flat=True))
+    assert len(queued) >= 2
+    archive = tmp_path / "backup.zip"
+    out, _ = _run("backup", str(archive), "--passphrase-file", passphrase_file)
+    assert "the secrets' keys sealed with the passphrase" in out
+    with zipfile.ZipFile(archive) as z:
+        sealed = z.read("keys.json").decode()
+    assert settings.SECRET_KEY not in sealed and "comms" not in sealed
+
+    call_command("flush", interactive=False, verbosity=0)
+    settings.SECRET_KEY = "the new machine's own key, never the old one"
+    with pytest.raises(CommandError, match="give it with --passphrase-file"):
+        _run("restore", str(archive))
+    out, err = _run("restore", str(archive), "--passphrase-file", passphrase_file)
+    assert f"{len(queued)} queued deliveries are held" in out and not err
+    assert set(Delivery.objects.filter(state="held").values_list("key", flat=True)) == queued
+    assert comms.crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
+    pref = Preference.objects.get(user=manager)
+    assert comms.crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
+    held = AuditEntry.objects.get(kind="deliveries_held")
+    assert held.data == {"count": len(queued), "source": "restore"}
+
+    _, received = http_receiver
+    run_worker()
+    assert received.requests == []
+    out, _ = _run("deliveries", "held")
+    assert out.startswith(f"{len(queued)} held deliveries:")
+    out, _ = _run("deliveries", "release")
+    assert out.startswith(f"Released {len(queued)} held deliveries")
+    assert AuditEntry.objects.get(kind="deliveries_released").data == {"count": len(queued)}
+    run_worker()
+    (path, headers, body) = received.requests[-1]
+    assert path == "/hook" and verify_standard_webhook(secret, headers, body)
+    assert Delivery.objects.get(channel="webhook").state == "sent"
+    assert timeline.verify(Incident.objects.get(pk=incident.pk)) is None
+
+
+def test_restore_refuses_a_wrong_passphrase_and_writes_nothing(
+    transactional_db, settings, tmp_path, passphrase_file, with_secrets
+):
+    archive = tmp_path / "backup.zip"
+    _run("backup", str(archive), "--passphrase-file", passphrase_file)
+    call_command("flush", interactive=False, verbosity=0)
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase at all\n")
+    with pytest.raises(CommandError, match="not the passphrase this backup was written with"):
+        _run("restore", str(archive), "--passphrase-file", str(wrong))
+    assert not Incident.objects.exists() and not Channel.objects.exists()
+
+
+def test_a_backup_without_keys_restores_and_names_what_cannot_be_decrypted(
+    transactional_db, settings, tmp_path, with_secrets, manager
+):
+    archive = tmp_path / "backup.zip"
+    _, err = _run("backup", str(archive), "--no-passphrase")
+    assert "cannot decrypt elsewhere" in err
+    with zipfile.ZipFile(archive) as z:
+        assert "keys.json" not in z.namelist()
+
+    call_command("flush", interactive=False, verbosity=0)
+    settings.SECRET_KEY = "the new machine's own key, never the old one"
+    _, err = _run("restore", str(archive))
+    assert "channels 'Northwind hook'" in err
+    assert f"the own chat URLs of {manager.email}" in err
+    assert Incident.objects.count() == 1
+    with pytest.raises(ValueError, match="cannot decrypt"):
+        comms.crypto.decrypt(Channel.objects.get().url_encrypted)
+
+
+def test_rotating_the_secret_key_keeps_every_secret(
+    transactional_db, settings, with_secrets, manager
+):
+    _, secret, _ = with_secrets
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "the new secret key", [old]
+    out, _ = _run("secrets", "check")
+    assert out.startswith("Every stored secret decrypts:")
+    out, _ = _run("secrets", "reencrypt")
+    assert out.startswith("Re-encrypted the stored secrets under the current key:")
+    assert AuditEntry.objects.filter(kind="secrets_reencrypted").count() == 1
+
+    settings.SECRET_KEY_FALLBACKS = []
+    assert comms.crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
+    pref = Preference.objects.get(user=manager)
+    assert comms.crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
+    _run("secrets", "check")
+
+    settings.SECRET_KEY = "yet another key, without its predecessor"
+    with pytest.raises(CommandError, match="channels 'Northwind hook'; the own chat URLs of"):
+        _run("secrets", "check")

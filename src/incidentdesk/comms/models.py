@@ -19,6 +19,8 @@ class DeliveryState(models.TextChoices):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+    # queued at the source of a restore: kept until an operator releases it
+    HELD = "held"
 
 
 class Channel(models.Model):

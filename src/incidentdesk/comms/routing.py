@@ -112,9 +112,12 @@ def _plan_person(
         if channel == ChannelKind.APPRISE:
             if pref is None or not pref.apprise_url_encrypted:
                 continue
-            address, shown = crypto.decrypt(pref.apprise_url_encrypted), pref.apprise_url_hint
+            # passed on as stored: a URL this machine cannot decrypt fails its own delivery
+            # when sent, never the action that planned it
+            address, shown, sealed = "", pref.apprise_url_hint, pref.apprise_url_encrypted
         else:
             address = shown = user.email
+            sealed = None
             if external and address in known.unsubscribed:
                 continue
         key = _key(incident, entry, channel, f"u{user.pk}")
@@ -124,7 +127,17 @@ def _plan_person(
             base, entry, external=external, name=user.display_name, unsubscribe=external
         )
         planned[key] = _delivery(
-            key, incident, entry, rule, audience, channel, address, context, user=user, shown=shown
+            key,
+            incident,
+            entry,
+            rule,
+            audience,
+            channel,
+            address,
+            context,
+            user=user,
+            shown=shown,
+            sealed=sealed,
         )
 
 
@@ -174,14 +187,18 @@ def _delivery(
     *,
     user: User | None = None,
     shown: str | None = None,
+    sealed: str | None = None,
 ) -> Delivery:
+    """`sealed`: the address already encrypted, as a person's preference stores it."""
+    if sealed is None:
+        sealed = crypto.encrypt(address) if channel != ChannelKind.EMAIL else ""
     return Delivery(
         key=key,
         incident=incident,
         channel=channel,
         user=user,
         recipient=(shown if shown is not None else address)[:300],
-        address_encrypted=crypto.encrypt(address) if channel != ChannelKind.EMAIL else "",
+        address_encrypted=sealed,
         trigger=entry.kind,
         audience=audience,
         template=rule.template,

@@ -27,6 +27,7 @@ from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 
 from . import crypto, messages
+from .keys import Unreadable, secrets_rekey
 from .models import Channel, ChannelKind, Delivery, DeliveryState, Preference, Unsubscribe
 from .transports import OutgoingMessage, TransportError, transport_for
 from .transports.apprise import check_url, redact
@@ -498,6 +499,72 @@ def delivery_retry(*, by: User, delivery_id: int) -> Delivery:
     return delivery
 
 
+# -- after a restore ------------------------------------------------------------------------
+
+RELEASE_HINT = "release them with 'incidentdesk deliveries release' when this copy may send"
+
+
+def deliveries_hold(*, source: str) -> int:
+    """Hold every queued delivery, as a restore does: the machine the backup came from may
+    have sent them already, and a restore drill must not reach real people. Returns how many
+    were held; they wait for `deliveries_release`."""
+    with transaction.atomic():
+        held = Delivery.objects.filter(state=DeliveryState.QUEUED).update(
+            state=DeliveryState.HELD, claimed_until=None, task_id=None
+        )
+        if held:
+            audit_record(by=None, kind="deliveries_held", data={"count": held, "source": source})
+    return held
+
+
+def deliveries_release(*, by: User | None) -> int:
+    """Queue every held delivery again, due now. `by` None: the operator at the command line.
+    Returns how many were released."""
+    if by is not None:
+        require(by, "comms.deliveries")
+    from .tasks import deliver_many
+
+    with transaction.atomic():
+        keys = list(
+            Delivery.objects.select_for_update()
+            .filter(state=DeliveryState.HELD)
+            .order_by("id")
+            .values_list("key", flat=True)
+        )
+        now = clock.now()
+        for i in range(0, len(keys), TASK_BATCH):
+            batch = keys[i : i + TASK_BATCH]
+            Delivery.objects.filter(key__in=batch, state=DeliveryState.HELD).update(
+                state=DeliveryState.QUEUED,
+                next_attempt_at=now,
+                claimed_until=None,
+                task_id=deliver_many.enqueue(batch).id,
+            )
+        if keys:
+            audit_record(by=by, kind="deliveries_released", data={"count": len(keys)})
+    return len(keys)
+
+
+def secrets_reencrypt(*, by: User | None) -> Unreadable:
+    """Re-encrypt every stored secret under the current INCIDENTDESK_SECRET_KEY, reading those
+    stored under a key of INCIDENTDESK_SECRET_KEY_FALLBACKS: the last step of rotating the key.
+    `by` None: the operator at the command line. Returns what no key decrypts."""
+    if by is not None:
+        require(by, "channel.manage")
+    with transaction.atomic():
+        unreadable = secrets_rekey([])
+        audit_record(
+            by=by,
+            kind="secrets_reencrypted",
+            data={
+                "unreadable_channels": unreadable.channels,
+                "unreadable_people": unreadable.people,
+                "unreadable_deliveries": unreadable.deliveries,
+            },
+        )
+    return unreadable
+
+
 # -- unsubscribe -----------------------------------------------------------------------------
 
 
@@ -621,7 +688,16 @@ def channel_update(
         if channel is None:
             raise NotFound(f"No channel {channel_id}.")
         new_name = name.strip() if name is not None else channel.name
-        new_url = url.strip() if url is not None else crypto.decrypt(channel.url_encrypted)
+        if url is None:
+            try:
+                url = crypto.decrypt(channel.url_encrypted)
+            except ValueError:
+                raise field_error(
+                    "url",
+                    "This channel's URL cannot be decrypted here (it was stored under another "
+                    "secret key): enter it again.",
+                ) from None
+        new_url = url.strip()
         new_audiences = audiences if audiences is not None else channel.audiences
         new_template = template if template is not None else channel.template
         errors = _check_channel(channel.kind, new_name, new_url, new_audiences, new_template)

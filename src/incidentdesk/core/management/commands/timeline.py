@@ -35,6 +35,12 @@ class Command(BaseCommand):
                 raise CommandError(f"No incident {o['ref']}.")
         else:
             incidents = Incident.objects.order_by("pk")
+            if not incidents.exists():
+                raise CommandError(
+                    "The database holds no incidents: there is nothing to verify. If a restore "
+                    "or a copy should have put some here, check INCIDENTDESK_DATABASE_URL and "
+                    "INCIDENTDESK_DATA_DIR."
+                )
         checked = 0
         for incident in incidents.iterator():
             broken = verify(incident)
