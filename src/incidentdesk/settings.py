@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "incidentdesk.statuspage",
     "incidentdesk.portal",
     "incidentdesk.reviews",
+    "incidentdesk.ingest",
 ]
 
 MIDDLEWARE = [

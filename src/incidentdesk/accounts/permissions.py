@@ -72,6 +72,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "comms.deliveries": frozenset({A, MG}),
     "channel.manage": frozenset({A}),
     "preference.edit_own": EVERYONE,
+    # alert intake from monitoring
+    "integration.view": TEAM,
+    "integration.manage": frozenset({A, MG}),
 }
 
 
