@@ -13,6 +13,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("api/v2/", include("incidentdesk.statuspage.urls_v2")),
+    path("v2/", include("incidentdesk.ingest.urls_v2")),
     path("status/", include("incidentdesk.statuspage.urls")),
     path("portal/", include("incidentdesk.portal.urls")),
     path("", include("incidentdesk.reviews.urls")),

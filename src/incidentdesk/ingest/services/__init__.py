@@ -1,5 +1,6 @@
 """Every write of alert intake. Split by responsibility; re-exported here."""
 
+from .alerts import AlertEvent, Outcome, alert_receive, change_receive
 from .integrations import (
     integration_create,
     integration_for_key,
@@ -8,6 +9,10 @@ from .integrations import (
 )
 
 __all__ = [
+    "AlertEvent",
+    "Outcome",
+    "alert_receive",
+    "change_receive",
     "integration_create",
     "integration_for_key",
     "integration_list",
