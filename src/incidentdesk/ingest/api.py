@@ -9,9 +9,11 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from incidentdesk.core.api import actor
+from incidentdesk.core.errors import FieldError, InvalidInput, NotFound
 
 from . import services
 from .models import Integration
+from .webhooks import AlertmanagerPayload, GenericAlert, alertmanager_events, generic_event
 
 router = Router(tags=["integrations"])
 
@@ -74,3 +76,53 @@ def create_integration(request: HttpRequest, payload: IntegrationIn) -> Status:
 )
 def revoke_integration(request: HttpRequest, integration_id: int) -> dict[str, object]:
     return _out(services.integration_revoke(by=actor(request), integration_id=integration_id))
+
+
+# -- alerts from monitoring, authenticated by the integration's key in the path -------------
+
+
+class AlertsAcceptedOut(Schema):
+    accepted: int
+    incidents: list[str]
+
+
+def _integration(key: str) -> Integration:
+    integration = services.integration_for_key(key)
+    if integration is None:
+        raise NotFound("No active integration has this key.")
+    return integration
+
+
+def _receive(integration: Integration, events: list[services.AlertEvent]) -> dict[str, object]:
+    refs: list[str] = []
+    for outcome in services.alerts_receive(integration=integration, events=events):
+        if outcome.alert is not None and f"INC-{outcome.alert.incident_id}" not in refs:
+            refs.append(f"INC-{outcome.alert.incident_id}")
+    return {"accepted": len(events), "incidents": refs}
+
+
+@router.post(
+    "/integrations/{key}/alertmanager",
+    auth=None,
+    response={202: AlertsAcceptedOut},
+    summary="Alertmanager's webhook (payload version 4), authenticated by the key in the path",
+)
+def alertmanager(request: HttpRequest, key: str, payload: AlertmanagerPayload) -> Status:
+    integration = _integration(key)
+    return Status(202, _receive(integration, alertmanager_events(payload)))
+
+
+@router.post(
+    "/integrations/{key}/alerts",
+    auth=None,
+    response={202: AlertsAcceptedOut},
+    summary="The generic alert webhook: one alert (or a list) in IncidentDesk's own shape",
+)
+def generic(request: HttpRequest, key: str, payload: GenericAlert | list[GenericAlert]) -> Status:
+    integration = _integration(key)
+    alerts = payload if isinstance(payload, list) else [payload]
+    if len(alerts) > 1000:
+        raise InvalidInput(
+            "At most 1000 alerts in one request.", [FieldError("body", "too many alerts")]
+        )
+    return Status(202, _receive(integration, [generic_event(a) for a in alerts]))

@@ -63,6 +63,9 @@ class Alert(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="alerts")
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="alerts")
     dedup_key = models.CharField(max_length=DEDUP_KEY_MAX)
+    # SHA-256 of the sender's group (Alertmanager's groupKey): alerts of one group share
+    # their incident while it is open
+    group_key = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=SUMMARY_MAX)
     source = models.CharField(max_length=255, blank=True)
     severity = models.CharField(max_length=20, blank=True)
@@ -80,6 +83,7 @@ class Alert(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["integration", "dedup_key"], name="alert_integration_key"),
+            models.Index(fields=["integration", "group_key"], name="alert_integration_group"),
             models.Index(
                 fields=["integration", "opened_incident", "first_seen_at"],
                 name="alert_integration_opened",

@@ -1,6 +1,6 @@
 """Every write of alert intake. Split by responsibility; re-exported here."""
 
-from .alerts import AlertEvent, Outcome, alert_receive, change_receive
+from .alerts import AlertEvent, Outcome, alert_receive, alerts_receive, change_receive
 from .integrations import (
     integration_create,
     integration_for_key,
@@ -12,6 +12,7 @@ __all__ = [
     "AlertEvent",
     "Outcome",
     "alert_receive",
+    "alerts_receive",
     "change_receive",
     "integration_create",
     "integration_for_key",

@@ -50,6 +50,8 @@ class AlertEvent:
     kind: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
+    # alerts of one group (Alertmanager's groupKey, hashed) share an incident
+    group_key: str = ""
 
 
 @dataclass
@@ -81,6 +83,13 @@ def alert_receive(*, integration: Integration, event: AlertEvent) -> Outcome:
     return Outcome(event.dedup_key, alert)
 
 
+def alerts_receive(*, integration: Integration, events: list[AlertEvent]) -> list[Outcome]:
+    """Apply a batch of events (one webhook call) together: all of them or, on a refusal,
+    none."""
+    with transaction.atomic():
+        return [alert_receive(integration=integration, event=event) for event in events]
+
+
 def _trigger(integration: Integration, event: AlertEvent) -> Outcome:
     key = event.dedup_key or uuid.uuid4().hex
     now = clock.now()
@@ -105,6 +114,7 @@ def _trigger(integration: Integration, event: AlertEvent) -> Outcome:
             integration=integration,
             incident=incident,
             dedup_key=key,
+            group_key=event.group_key,
             summary=(event.summary or key)[:SUMMARY_MAX],
             source=event.source[:255],
             severity=event.severity[:20],
@@ -136,8 +146,21 @@ def _trigger(integration: Integration, event: AlertEvent) -> Outcome:
 def _incident_for(
     integration: Integration, event: AlertEvent, severity: str, now: dt.datetime
 ) -> tuple[Incident, bool]:
-    """The incident a new alert opens, or, past the integration's bound of incidents a
-    minute, the newest open one it joins."""
+    """The open incident of the alert's group; else the incident a new alert opens, or,
+    past the integration's bound of incidents a minute, the newest open one it joins."""
+    if event.group_key:
+        sibling = (
+            Alert.objects.filter(
+                integration=integration,
+                group_key=event.group_key,
+                incident__status__in=OPEN_STATUSES,
+            )
+            .select_related("incident")
+            .order_by("-id")
+            .first()
+        )
+        if sibling is not None:
+            return sibling.incident, False
     _, policy = active_policy()
     recent = Alert.objects.filter(
         integration=integration, opened_incident=True, first_seen_at__gt=now - STORM_WINDOW
