@@ -18,6 +18,7 @@ urlpatterns = [
     path("portal/", include("incidentdesk.portal.urls")),
     path("", include("incidentdesk.reviews.urls")),
     path("", include("incidentdesk.comms.urls")),
+    path("", include("incidentdesk.ingest.urls")),
     path("", include("incidentdesk.policy.urls")),
     path("", include("incidentdesk.accounts.urls")),
     path("", include("incidentdesk.portal.team_urls")),

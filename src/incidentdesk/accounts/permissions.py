@@ -75,6 +75,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # alert intake from monitoring
     "integration.view": TEAM,
     "integration.manage": frozenset({A, MG}),
+    # on-call schedules
+    "oncall.view": TEAM,
+    "schedule.manage": frozenset({A, MG}),
+    "schedule.override_self": TEAM,
 }
 
 

@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.permissions import require
 from incidentdesk.core.api import actor
 from incidentdesk.core.errors import FieldError, InvalidInput, NotFound
 
-from . import services
+from . import selectors, services
 from .models import Integration
 from .webhooks import AlertmanagerPayload, GenericAlert, alertmanager_events, generic_event
 
@@ -126,3 +127,47 @@ def generic(request: HttpRequest, key: str, payload: GenericAlert | list[Generic
             "At most 1000 alerts in one request.", [FieldError("body", "too many alerts")]
         )
     return Status(202, _receive(integration, [generic_event(a) for a in alerts]))
+
+
+# -- who is on call ---------------------------------------------------------------------------
+
+
+class ShiftOut(Schema):
+    person: str
+    name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    source: str
+
+
+class OnCallOut(Schema):
+    schedule: str
+    time_zone: str
+    now: ShiftOut | None
+    next: ShiftOut | None
+
+
+def _shift(shift: selectors.Shift | None) -> dict[str, object] | None:
+    if shift is None or shift.user is None:
+        return None
+    return {
+        "person": shift.user.email,
+        "name": shift.user.display_name,
+        "starts_at": shift.starts_at,
+        "ends_at": shift.ends_at,
+        "source": shift.source,
+    }
+
+
+@router.get("/oncall", response=list[OnCallOut], summary="Who is on call now and next")
+def oncall(request: HttpRequest) -> list[dict[str, object]]:
+    require(actor(request), "oncall.view")
+    return [
+        {
+            "schedule": o.schedule.name,
+            "time_zone": o.schedule.time_zone,
+            "now": _shift(o.now),
+            "next": _shift(o.next),
+        }
+        for o in selectors.oncall_everywhere()
+    ]

@@ -92,3 +92,73 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration.name}: {self.summary}"
+
+
+class Schedule(models.Model):
+    """Who is on call, in one time zone: layers of rotations, and overrides on top."""
+
+    name = models.CharField(max_length=NAME_MAX, unique=True)
+    time_zone = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rotation(models.TextChoices):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class Layer(models.Model):
+    """A rotation through its members, handing off daily or weekly at a local time; a
+    higher `position` decides over lower ones wherever it covers."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=NAME_MAX)
+    rotation = models.CharField(max_length=10, choices=Rotation.choices)
+    handoff_time = models.TimeField()
+    starts_on = models.DateField()
+    covers_from = models.TimeField(null=True, blank=True)
+    covers_until = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["schedule", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "position"], name="layer_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule.name}: {self.name}"
+
+
+class LayerMember(models.Model):
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["layer", "position"]
+
+
+class Override(models.Model):
+    """ "I take Saturday": one person on call for a span, over every layer."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="oncall_overrides"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["schedule", "starts_at"]
+        indexes = [models.Index(fields=["schedule", "ends_at"], name="override_schedule_end")]

@@ -7,6 +7,13 @@ from .integrations import (
     integration_list,
     integration_revoke,
 )
+from .schedules import (
+    may_override_for,
+    override_create,
+    schedule_add_layer,
+    schedule_create,
+    schedule_get,
+)
 
 __all__ = [
     "AlertEvent",
@@ -18,4 +25,9 @@ __all__ = [
     "integration_for_key",
     "integration_list",
     "integration_revoke",
+    "may_override_for",
+    "override_create",
+    "schedule_add_layer",
+    "schedule_create",
+    "schedule_get",
 ]
