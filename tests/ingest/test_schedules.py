@@ -213,3 +213,45 @@ def test_the_team_page_shows_who_is_on_call_and_takes_a_shift(client, primary, m
     assert (override.user, override.starts_at) == (member, at("2026-04-04T07:00"))
     client.force_login(stakeholder)
     assert client.get("/oncall/").status_code == 403
+
+
+def test_the_api_builds_a_schedule_and_takes_shifts(client, manager, member, member2, token_for):
+    import json
+
+    def post(path, body, user):
+        return client.post(
+            f"/api/v1{path}",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token_for(user)}",
+        )
+
+    assert post("/schedules", {"name": "Web", "time_zone": "UTC"}, member).status_code == 403
+    assert not Schedule.objects.exists()
+    created = post("/schedules", {"name": "Web", "time_zone": "UTC"}, manager)
+    assert created.status_code == 201
+    layer = {
+        "name": "Week",
+        "rotation": "weekly",
+        "handoff_time": "10:00",
+        "starts_on": "2026-03-02",
+        "members": [member.email, member2.email],
+    }
+    assert post("/schedules/Web/layers", layer, member).status_code == 403
+    added = post("/schedules/Web/layers", layer, manager)
+    assert added.status_code == 201
+    assert added.json() == {"name": "Web", "time_zone": "UTC", "layers": ["Week"]}
+    assert post("/schedules/Nope/layers", layer, manager).status_code == 404
+
+    span = {"starts_at": "2026-03-07T00:00:00Z", "ends_at": "2026-03-08T00:00:00Z"}
+    taken = post("/schedules/Web/overrides", span, member2)
+    assert taken.status_code == 201
+    assert taken.json()["person"] == member2.email
+    refused = post("/schedules/Web/overrides", {**span, "person": member.email}, member2)
+    assert refused.status_code == 403
+    naive = post("/schedules/Web/overrides", {**span, "ends_at": "2026-03-08T00:00"}, member2)
+    assert naive.status_code == 422
+    assert Override.objects.count() == 1
+    schedule = Schedule.objects.get()
+    assert selectors.oncall(schedule, at("2026-03-07T12:00")).now.user == member2
+    assert selectors.oncall(schedule, at("2026-03-06T12:00")).now.user == member

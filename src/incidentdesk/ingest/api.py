@@ -8,12 +8,13 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core.api import actor
+from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import FieldError, InvalidInput, NotFound
 
 from . import selectors, services
-from .models import Integration
+from .models import Integration, Schedule
 from .webhooks import AlertmanagerPayload, GenericAlert, alertmanager_events, generic_event
 
 router = Router(tags=["integrations"])
@@ -171,3 +172,91 @@ def oncall(request: HttpRequest) -> list[dict[str, object]]:
         }
         for o in selectors.oncall_everywhere()
     ]
+
+
+# -- building schedules -----------------------------------------------------------------------
+
+
+class ScheduleIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    time_zone: str
+
+
+class LayerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    rotation: str
+    handoff_time: dt.time
+    starts_on: dt.date
+    members: list[str]
+    covers_from: dt.time | None = None
+    covers_until: dt.time | None = None
+
+
+class OverrideIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    person: str | None = None
+    starts_at: Instant
+    ends_at: Instant
+
+
+class ScheduleOut(Schema):
+    name: str
+    time_zone: str
+    layers: list[str]
+
+
+def _schedule_out(schedule: Schedule) -> dict[str, object]:
+    return {
+        "name": schedule.name,
+        "time_zone": schedule.time_zone,
+        "layers": list(schedule.layers.values_list("name", flat=True)),
+    }
+
+
+@router.post("/schedules", response={201: ScheduleOut}, summary="Create an on-call schedule")
+def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Status:
+    schedule = services.schedule_create(by=actor(request), **payload.dict())
+    return Status(201, _schedule_out(schedule))
+
+
+@router.post(
+    "/schedules/{name}/layers",
+    response={201: ScheduleOut},
+    summary="Add a rotation on top of a schedule's layers",
+)
+def add_layer(request: HttpRequest, name: str, payload: LayerIn) -> Status:
+    by = actor(request)
+    require(by, "schedule.manage")
+    schedule = services.schedule_get(name)
+    services.schedule_add_layer(by=by, schedule=schedule, **payload.dict())
+    return Status(201, _schedule_out(schedule))
+
+
+@router.post(
+    "/schedules/{name}/overrides",
+    response={201: ShiftOut},
+    summary="Take a shift (yourself, or as a manager anyone on the team)",
+)
+def add_override(request: HttpRequest, name: str, payload: OverrideIn) -> Status:
+    by = actor(request)
+    require(by, "oncall.view")
+    schedule = services.schedule_get(name)
+    email = (payload.person or by.email).strip().lower()
+    person = User.objects.filter(email=email).first()
+    if person is None:
+        raise InvalidInput("The override was not made.", [FieldError("person", "No such person.")])
+    override = services.override_create(
+        by=by, schedule=schedule, user=person, starts_at=payload.starts_at, ends_at=payload.ends_at
+    )
+    return Status(
+        201,
+        {
+            "person": person.email,
+            "name": person.display_name,
+            "starts_at": override.starts_at,
+            "ends_at": override.ends_at,
+            "source": "override",
+        },
+    )
