@@ -90,23 +90,39 @@ def alerts_receive(*, integration: Integration, events: list[AlertEvent]) -> lis
         return [alert_receive(integration=integration, event=event) for event in events]
 
 
+def _repeat(integration: Integration, key: str, now: dt.datetime) -> Alert | None:
+    """Count a repeat of a triggered alert whose incident is open: the common case of a
+    flapping check or a re-notifying group, in two statements and without the lock."""
+    found = (
+        Alert.objects.filter(
+            integration=integration,
+            dedup_key=key,
+            status__in=[AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED],
+            incident__status__in=OPEN_STATUSES,
+        )
+        .order_by("-id")
+        .only("id", "incident_id", "dedup_key", "status")
+        .first()
+    )
+    if found is None:
+        return None
+    Alert.objects.filter(pk=found.pk).update(count=F("count") + 1, last_seen_at=now)
+    return found
+
+
 def _trigger(integration: Integration, event: AlertEvent) -> Outcome:
     key = event.dedup_key or uuid.uuid4().hex
     now = clock.now()
     with transaction.atomic():
-        # one integration's events in turn: a repeat and its first trigger cannot both open
-        # an incident, and the storm bound counts every incident opened
+        repeated = _repeat(integration, key, now)
+        if repeated is not None:
+            return Outcome(key, repeated)
+        # a new alert: one integration's new alerts in turn, so two first triggers of one
+        # key cannot both open an incident, and the storm bound counts every incident opened
         Integration.objects.select_for_update().filter(pk=integration.pk).first()
-        alert = (
-            Alert.objects.select_for_update()
-            .filter(integration=integration, dedup_key=key, incident__status__in=OPEN_STATUSES)
-            .order_by("-id")
-            .first()
-        )
-        if alert is not None and alert.status != AlertStatus.RESOLVED:
-            Alert.objects.filter(pk=alert.pk).update(count=F("count") + 1, last_seen_at=now)
-            alert.refresh_from_db()
-            return Outcome(key, alert)
+        repeated = _repeat(integration, key, now)
+        if repeated is not None:
+            return Outcome(key, repeated)
         _, policy = active_policy()
         severity = policy.ingest.severity_of(event.severity) or ""
         incident, opened = _incident_for(integration, event, severity, now)
