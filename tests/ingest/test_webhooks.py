@@ -121,3 +121,11 @@ def test_the_generic_webhook_refuses_unknown_fields_and_writes_nothing(client, k
     assert refused.status_code == 422
     assert refused.json()["detail"] == "Invalid input."
     assert not Incident.objects.exists()
+
+
+def test_grafanas_webhook_contact_point_is_read_like_alertmanager(client, key):
+    grafana = am_payload(am_alert("f1"))
+    grafana.update(version="1", orgId=1, title="[FIRING:1] DiskFull", state="alerting")
+    grafana["alerts"][0].update(dashboardURL="", panelURL="", values={"A": 99.5})
+    assert post(client, f"/integrations/{key}/alertmanager", grafana).status_code == 202
+    assert Incident.objects.get().title == "Disk full on db-1:9100"

@@ -25,10 +25,11 @@ class AlertmanagerAlert(BaseModel):
 
 
 class AlertmanagerPayload(BaseModel):
-    """What Alertmanager's `webhook_configs` send (version 4); fields it may add are kept."""
+    """What Alertmanager's `webhook_configs` send (version 4), and Grafana's webhook contact
+    point, which sends the same alerts as version 1; fields they add are ignored."""
 
     model_config = ConfigDict(extra="allow")
-    version: Literal["4"]
+    version: Literal["4", "1"]
     groupKey: str = ""
     status: Literal["firing", "resolved"] = "firing"
     receiver: str = ""
