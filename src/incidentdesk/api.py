@@ -14,6 +14,7 @@ from incidentdesk.core.api import (
     reject_nul_characters,
 )
 from incidentdesk.incidents.api import router as incidents_router
+from incidentdesk.ingest.api import router as ingest_router
 from incidentdesk.policy.api import router as policy_router
 from incidentdesk.portal.api import router as portal_router
 from incidentdesk.reviews.api import router as reviews_router
@@ -36,3 +37,4 @@ api.add_router("", statuspage_router)
 api.add_router("", portal_router)
 api.add_router("", reviews_router)
 api.add_router("", accounts_router)
+api.add_router("", ingest_router)

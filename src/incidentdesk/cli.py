@@ -11,6 +11,7 @@ COMMANDS = {
     "worker": "run a task worker",
     "createuser": "create an account: --email E --password P --role R [--org NAME]",
     "token": "API tokens: token create --email E [--scope read|write] [--expires-in DAYS] | list | revoke",
+    "integration": "integration create NAME [--component C] | list | revoke NAME: alert sources",
     "demo": "load the demo organisation, people and incidents (once)",
     "policy": "policy check FILE | policy show | policy load FILE",
     "timeline": "timeline verify [INC-n]: check the hash chains",

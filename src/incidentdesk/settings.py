@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "incidentdesk.statuspage",
     "incidentdesk.portal",
     "incidentdesk.reviews",
+    "incidentdesk.ingest",
 ]
 
 MIDDLEWARE = [

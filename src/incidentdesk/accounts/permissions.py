@@ -73,6 +73,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "comms.deliveries": frozenset({A, MG}),
     "channel.manage": frozenset({A}),
     "preference.edit_own": EVERYONE,
+    # alert intake from monitoring
+    "integration.view": TEAM,
+    "integration.manage": frozenset({A, MG}),
+    # on-call schedules
+    "oncall.view": TEAM,
+    "schedule.manage": frozenset({A, MG}),
+    "schedule.override_self": TEAM,
 }
 
 

@@ -52,6 +52,9 @@ KIND_LABELS = {
     "action_item_updated": "Action item updated",
     "action_item_due_soon": "Action item due soon",
     "action_item_overdue": "Action item overdue",
+    "alert_triggered": "Alert",
+    "alerts_resolved": "Alerts resolved",
+    "change_noted": "Change",
 }
 
 

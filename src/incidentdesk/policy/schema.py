@@ -181,9 +181,26 @@ class NotificationRule(_Strict):
     severities: list[str] | None = None
 
 
+# The severities monitoring tools send: PagerDuty's four, which Alertmanager's
+# `pagerduty_configs` and Grafana's contact points send as well.
+ALERT_SEVERITIES = ("critical", "error", "warning", "info")
+
+
+class Ingest(_Strict):
+    """Alerts from monitoring: how their severity reads in the policy's terms, and how many
+    incidents one integration may open in a minute before further alerts join the newest."""
+
+    severity: dict[str, str] = {"critical": "P1", "error": "P2", "warning": "P3", "info": "P3"}
+    incidents_per_minute: int = Field(default=5, ge=1, le=1000)
+
+    def severity_of(self, alert_severity: str) -> str | None:
+        return self.severity.get(alert_severity.strip().lower())
+
+
 class Policy(_Strict):
     organisation: Organisation
     intake: Intake = Intake()
+    ingest: Ingest = Ingest()
     types: dict[Annotated[str, Field(pattern=KEY)], IncidentType] = Field(min_length=1)
     severities: dict[Annotated[str, Field(pattern=r"^P[0-9]$")], Severity] = Field(min_length=1)
     impacts: dict[Annotated[str, Field(pattern=KEY)], ImpactLevel] = Field(min_length=1)
@@ -253,6 +270,14 @@ class Policy(_Strict):
                 )
             seen.add(key)
         errors.extend(self._notification_problems())
+        for alert_severity, severity in self.ingest.severity.items():
+            if severity not in self.severities:
+                errors.append(
+                    (
+                        f"ingest.severity.{alert_severity}",
+                        self._unknown("severity", severity, self.severities),
+                    )
+                )
         return errors
 
     def _notification_problems(self) -> list[tuple[str, str]]:

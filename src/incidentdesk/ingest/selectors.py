@@ -1,0 +1,98 @@
+"""Reading schedules: who is on call now and next, and each person's shifts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from incidentdesk.accounts.models import User
+from incidentdesk.core import clock
+
+from . import rotation
+from .models import Override, Schedule
+
+LOOKAHEAD = dt.timedelta(days=28)
+
+
+@dataclass(frozen=True)
+class Shift:
+    schedule: Schedule
+    user: User | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class OnCall:
+    schedule: Schedule
+    now: Shift | None
+    next: Shift | None
+
+
+def _specs(
+    schedule: Schedule, start: dt.datetime, end: dt.datetime
+) -> tuple[list[rotation.LayerSpec], list[rotation.OverrideSpec]]:
+    layers = [
+        rotation.LayerSpec(
+            position=layer.position,
+            rotation=layer.rotation,  # type: ignore[arg-type]
+            handoff=layer.handoff_time,
+            starts_on=layer.starts_on,
+            members=tuple(m.user_id for m in layer.members.all()),
+            covers_from=layer.covers_from,
+            covers_until=layer.covers_until,
+        )
+        for layer in schedule.layers.prefetch_related("members")
+    ]
+    overrides = [
+        rotation.OverrideSpec(o.user_id, o.starts_at, o.ends_at, o.pk)
+        for o in Override.objects.filter(schedule=schedule, ends_at__gt=start, starts_at__lt=end)
+    ]
+    return layers, overrides
+
+
+def shifts(schedule: Schedule, start: dt.datetime, end: dt.datetime) -> list[Shift]:
+    """The schedule's final shifts from `start` to `end` (empty spans included)."""
+    layers, overrides = _specs(schedule, start, end)
+    parts = rotation.segments(layers, overrides, start, end, ZoneInfo(schedule.time_zone))
+    people = User.objects.in_bulk({p.user for p in parts if p.user is not None})
+    return [
+        Shift(schedule, people.get(p.user) if p.user else None, p.starts_at, p.ends_at, p.source)
+        for p in parts
+    ]
+
+
+def oncall(schedule: Schedule, at: dt.datetime | None = None) -> OnCall:
+    """Who is on call at `at` (now by default) and who comes next, within four weeks."""
+    at = at or clock.now()
+    around = shifts(schedule, at - LOOKAHEAD, at + LOOKAHEAD)
+    current = next((s for s in around if s.starts_at <= at < s.ends_at), None)
+    if current is not None and current.user is None:
+        current = None
+    following = next(
+        (
+            s
+            for s in around
+            if s.starts_at > at
+            and s.user is not None
+            and (current is None or s.user != current.user or s.starts_at > current.ends_at)
+        ),
+        None,
+    )
+    return OnCall(schedule, current, following)
+
+
+def oncall_everywhere(at: dt.datetime | None = None) -> list[OnCall]:
+    return [oncall(s, at) for s in Schedule.objects.all()]
+
+
+def person_shifts(user: User, start: dt.datetime, end: dt.datetime) -> list[Shift]:
+    """Every shift of `user` in every schedule from `start` to `end`."""
+    return [
+        s
+        for schedule in Schedule.objects.all()
+        for s in shifts(schedule, start, end)
+        if s.user is not None and s.user.pk == user.pk
+    ]

@@ -1,0 +1,33 @@
+"""Every write of alert intake. Split by responsibility; re-exported here."""
+
+from .alerts import AlertEvent, Outcome, alert_receive, alerts_receive, change_receive
+from .integrations import (
+    integration_create,
+    integration_for_key,
+    integration_list,
+    integration_revoke,
+)
+from .schedules import (
+    may_override_for,
+    override_create,
+    schedule_add_layer,
+    schedule_create,
+    schedule_get,
+)
+
+__all__ = [
+    "AlertEvent",
+    "Outcome",
+    "alert_receive",
+    "alerts_receive",
+    "change_receive",
+    "integration_create",
+    "integration_for_key",
+    "integration_list",
+    "integration_revoke",
+    "may_override_for",
+    "override_create",
+    "schedule_add_layer",
+    "schedule_create",
+    "schedule_get",
+]

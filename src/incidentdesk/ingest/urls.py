@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views_pages
+
+app_name = "oncall"
+
+urlpatterns = [
+    path("oncall/", views_pages.oncall_page, name="page"),
+    path("oncall/feed/<str:token>.ics", views_pages.oncall_feed, name="feed"),
+]

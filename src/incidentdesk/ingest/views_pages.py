@@ -1,0 +1,87 @@
+"""The team's on-call page and each person's calendar feed. Thin: writes are service calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from incidentdesk.accounts.permissions import can
+from incidentdesk.core import clock
+from incidentdesk.core.errors import DomainError
+
+from . import feeds, selectors, services
+from .models import Schedule
+
+FEED_WEEKS = 8
+
+
+def _local_input(value: str, tz: ZoneInfo) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=tz) if parsed.utcoffset() is None else parsed
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def oncall_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not can(user, "oncall.view"):
+        return render(request, "ingest/forbidden.html", status=403)
+    error = ""
+    if request.method == "POST":
+        schedule = Schedule.objects.filter(pk=request.POST.get("schedule") or 0).first()
+        if schedule is None:
+            raise Http404("No such schedule.")
+        tz = ZoneInfo(schedule.time_zone)
+        start = _local_input(request.POST.get("starts_at", ""), tz)
+        end = _local_input(request.POST.get("ends_at", ""), tz)
+        if start is None or end is None:
+            error = "Give the start and the end of the shift you take."
+        else:
+            try:
+                services.override_create(
+                    by=user,  # type: ignore[arg-type]
+                    schedule=schedule,
+                    user=user,  # type: ignore[arg-type]
+                    starts_at=start,
+                    ends_at=end,
+                )
+                return redirect(reverse("oncall:page"))
+            except DomainError as exc:
+                error = " ".join([exc.detail, *(e.message for e in exc.errors)])
+    now = clock.now()
+    return render(
+        request,
+        "ingest/oncall.html",
+        {
+            "nav": "oncall",
+            "oncall": selectors.oncall_everywhere(now),
+            "mine": selectors.person_shifts(user, now, now + dt.timedelta(weeks=2)),  # type: ignore[arg-type]
+            "feed_url": request.build_absolute_uri(
+                reverse("oncall:feed", args=[feeds.feed_token(user)])  # type: ignore[arg-type]
+            ),
+            "error": error,
+        },
+        status=422 if error else 200,
+    )
+
+
+def oncall_feed(request: HttpRequest, token: str) -> HttpResponse:
+    user = feeds.feed_user(token)
+    if user is None:
+        raise Http404("No such calendar.")
+    now = clock.now()
+    shifts = selectors.person_shifts(
+        user, now - dt.timedelta(weeks=1), now + dt.timedelta(weeks=FEED_WEEKS)
+    )
+    return HttpResponse(
+        feeds.calendar(user, shifts, now), content_type="text/calendar; charset=utf-8"
+    )
