@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from incidentdesk.incidents.kinds import KIND_LABELS
 from incidentdesk.incidents.models import TimelineEntry
-from incidentdesk.incidents.timeline_text import KIND_LABELS, describe
+from incidentdesk.incidents.timeline_text import describe
 from incidentdesk.policy.selectors import active_policy
 
 

@@ -13,7 +13,8 @@ from incidentdesk.accounts.permissions import can
 from incidentdesk.core.api import Instant, actor
 
 from . import services
-from .models import Incident, Task, TimelineEntry
+from .kinds import Audience, audience_of, entries_for, reporter_shown, team_view
+from .models import Incident, Task
 from .selectors import IncidentFilters, incident_get_for, incident_list_for, page_by_id
 from .steps import policy_steps
 
@@ -133,6 +134,7 @@ class IncidentPage(Schema):
 class EntryOut(Schema):
     seq: int
     kind: str
+    label: str
     actor: str
     at: dt.datetime
     data: dict[str, Any]
@@ -201,7 +203,7 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
         "impact": incident.impact or None,
         "private": incident.private,
         "assignee": incident.assignee.email if incident.assignee and internal else None,
-        "reporter": incident.reporter.email if incident.reporter else None,
+        "reporter": reporter_shown(incident, audience_of(user)),
         "organisation": incident.reporter_org.name if incident.reporter_org else None,
         "affected_organisations": sorted(o.name for o in incident.affected_orgs.all()),
         **{
@@ -229,26 +231,15 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
     }
 
 
-def _entry_out(entry: TimelineEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "kind": entry.kind,
-        "actor": entry.actor_label,
-        "at": entry.at,
-        "data": entry.data,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
-def _task_out(task: Task) -> dict[str, Any]:
+def _task_out(task: Task, audience: Audience = Audience.TEAM) -> dict[str, Any]:
+    """A guideline step; who did it is the team's to know."""
     return {
         "id": task.pk,
         "position": task.position,
         "title": task.title,
         "state": task.state,
         "reason": task.reason,
-        "done_by": task.done_by.email if task.done_by else None,
+        "done_by": task.done_by.email if task.done_by and audience == Audience.TEAM else None,
         "done_at": task.done_at,
     }
 
@@ -335,7 +326,7 @@ def note(request: HttpRequest, ref: str, payload: NoteIn) -> Status:
     entry = services.incident_add_note(
         by=actor(request), incident=ref, body=payload.body, expected_version=payload.version
     )
-    return Status(201, _entry_out(entry))
+    return Status(201, team_view(entry).as_dict())
 
 
 @router.post(
@@ -414,26 +405,15 @@ def reopen(request: HttpRequest, ref: str, payload: ReasonIn) -> dict[str, Any]:
     return _fresh(request, ref)
 
 
-@router.get("/incidents/{ref}/timeline", response=TimelineOut)
-def get_timeline(request: HttpRequest, ref: str) -> dict[str, Any]:
-    incident = incident_get_for(actor(request), ref)
-    entries = incident.timeline.order_by("seq")
-    if not can(actor(request), "incident.view_internal"):
-        entries = entries.filter(kind__in=STAKEHOLDER_KINDS)
-    return {"items": [_entry_out(e) for e in entries]}
-
-
-STAKEHOLDER_KINDS = (
-    "reported",
-    "acknowledged",
-    "public_update",
-    "info_requested",
-    "info_provided",
-    "resolved",
-    "closed",
-    "reopened",
-    "rejected",
+@router.get(
+    "/incidents/{ref}/timeline",
+    response=TimelineOut,
+    summary="The incident's timeline as you may see it (the team: every entry and its hash)",
 )
+def get_timeline(request: HttpRequest, ref: str) -> dict[str, Any]:
+    user = actor(request)
+    incident = incident_get_for(user, ref)
+    return {"items": [v.as_dict() for v in entries_for(user, incident)]}
 
 
 @router.get("/incidents/{ref}/steps", response=StepsOut)
@@ -445,7 +425,8 @@ def get_steps(request: HttpRequest, ref: str) -> dict[str, Any]:
 @router.get("/incidents/{ref}/tasks", response=TasksOut)
 def get_tasks(request: HttpRequest, ref: str) -> dict[str, Any]:
     incident = incident_get_for(actor(request), ref)
-    return {"items": [_task_out(t) for t in incident.tasks.select_related("done_by")]}
+    audience = audience_of(actor(request))
+    return {"items": [_task_out(t, audience) for t in incident.tasks.select_related("done_by")]}
 
 
 @router.post("/incidents/{ref}/tasks/{task_id}", response=TaskOut)
