@@ -66,6 +66,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.attach": EVERYONE,
     "portal.follow": EVERYONE,
     "incident.merge": TEAM,
+    "incident.link_organisation": TEAM,
     # communications: deliveries, channels, preferences
     "comms.view": TEAM,
     "comms.retry": TEAM,
