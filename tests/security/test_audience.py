@@ -322,3 +322,19 @@ def test_undeclared_kinds_stay_with_the_team(contoso_incident):
     assert label("something_new") == "Something new"
     # every label is words, never the raw code
     assert all("_" not in kind.label for kind in KINDS.values())
+
+
+def test_stakeholder_messages_are_built_from_what_stakeholders_may_see(
+    contoso_incident, other_stakeholder, member, manager
+):
+    incident = _worked(contoso_incident, member)
+    told = Delivery.objects.filter(incident=incident, trigger="resolved", audience="stakeholders")
+    assert told.exists()
+    for delivery in told:
+        entry = delivery.context["entry"]
+        assert entry["data"] == {"summary": "The proxy was restarted."}
+        assert entry["actor"] != member.email
+        saved = json.dumps([delivery.context, delivery.payload, delivery.body_markdown])
+        assert member.email not in saved and "Apply a fix or a workaround" not in saved
+    team = Delivery.objects.get(incident=incident, trigger="resolved", recipient=manager.email)
+    assert "Apply a fix or a workaround" in team.context["entry"]["data"]["open_tasks"]
