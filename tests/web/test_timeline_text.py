@@ -35,6 +35,16 @@ from incidentdesk.policy.selectors import active_policy
         ),
         ("stakeholder_comment", {"body": "Still broken"}, "Commented: Still broken"),
         ("org_joined", {"organisation": "Contoso", "from": None}, "Contoso is affected too"),
+        (
+            "org_join_requested",
+            {"organisation": "Fabrikam", "organisation_id": 3, "from": "INC-4"},
+            "Fabrikam asks to be listed as affected (from INC-4)",
+        ),
+        (
+            "reporter_joined",
+            {"incident": "INC-2", "linked": False},
+            "Asked to join INC-2: the same problem",
+        ),
         ("merged", {"duplicate": "INC-9"}, "Merged INC-9 into this incident"),
         ("review_waived", {"reason": "Minor"}, "Review waived: Minor"),
     ],

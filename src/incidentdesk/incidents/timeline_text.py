@@ -77,6 +77,13 @@ def _describe_other(kind: str, d: dict[str, Any]) -> str:
         return f"{d.get('organisation')} is affected too" + (
             f" (from {d['from']})" if d.get("from") else ""
         )
+    if kind == "org_join_requested":
+        return f"{d.get('organisation')} asks to be listed as affected" + (
+            f" (from {d['from']})" if d.get("from") else ""
+        )
+    if kind == "reporter_joined":
+        verb = "Joined" if d.get("linked", True) else "Asked to join"
+        return f"{verb} {d.get('incident')}: the same problem"
     if kind == "merged":
         return f"Merged {d.get('duplicate')} into this incident"
     if kind == "review_waived":
