@@ -18,6 +18,7 @@ from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.portal import services as portal
 from incidentdesk.portal.files import Upload
 from incidentdesk.portal.models import Attachment, Follow
+from incidentdesk.reviews import export
 from incidentdesk.statuspage import services as statuspage
 from tests.conftest import PASSWORD
 
@@ -338,3 +339,14 @@ def test_stakeholder_messages_are_built_from_what_stakeholders_may_see(
         assert member.email not in saved and "Apply a fix or a workaround" not in saved
     team = Delivery.objects.get(incident=incident, trigger="resolved", recipient=manager.email)
     assert "Apply a fix or a workaround" in team.context["entry"]["data"]["open_tasks"]
+
+
+def test_export_names_every_entry_by_its_label(contoso_incident, member):
+    record = export.incident_record(_worked(contoso_incident, member))
+    assert [e["label"] for e in record["timeline"]][:3] == [
+        "Reported",
+        "Report details",
+        "Stakeholder comment",
+    ]
+    text = export.as_markdown(record)
+    assert "| Internal note |" in text and "| note |" not in text
