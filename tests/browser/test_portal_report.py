@@ -3,14 +3,14 @@ and sees the resolution. Screenshots for docs/guide-stakeholders.md."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as core
 from incidentdesk.incidents.models import Incident
+from incidentdesk.portal import services as portal
 from incidentdesk.statuspage.models import Component
+from incidentdesk.statuspage.services import incident_publish as publish
 from tests.browser.conftest import login, screenshot
 from tests.conftest import PASSWORD
 
@@ -30,7 +30,7 @@ def components(db):
 def test_report_follow_answer_and_see_resolution(
     page, live_server, stakeholder, other_stakeholder, member, components
 ):
-    # another organisation's problem, already announced by the team
+    # another organisation's problem, already on the public status page
     announced = core.incident_report(by=other_stakeholder, title="Card payments fail at checkout")
     core.incident_post_update(
         by=member,
@@ -38,6 +38,7 @@ def test_report_follow_answer_and_see_resolution(
         status="investigating",
         body="We are looking into failing card payments.",
     )
+    publish(by=member, incident=announced.ref, title="Card payments fail at checkout")
 
     login(page, live_server.url, stakeholder.email, PASSWORD)
     assert page.url == f"{live_server.url}/portal/"
@@ -113,18 +114,33 @@ def test_report_follow_answer_and_see_resolution(
 
 
 def test_join_a_similar_incident(page, live_server, stakeholder, other_stakeholder, member):
-    announced = core.incident_report(by=other_stakeholder, title="Stock sync stopped overnight")
+    """Another organisation's incident is known from the status page only: joining asks the
+    team, and the stakeholder sees it in the portal once the team links its organisation."""
+    announced = core.incident_report(
+        by=other_stakeholder, title="Stock sync stopped overnight at Contoso"
+    )
     core.incident_post_update(
         by=member, incident=announced, status="identified", body="Stock sync is being repaired."
     )
+    publish(by=member, incident=announced.ref, title="Stock sync delayed")
     login(page, live_server.url, stakeholder.email, PASSWORD)
     page.goto(f"{live_server.url}/portal/report/")
     page.get_by_label("What is wrong?").fill("Stock sync has stopped")
     page.get_by_role("button", name="Send report").click()
-    page.get_by_role("button", name=f"Join {announced.ref}").click()
-    page.get_by_text(f"Your organisation is now listed as affected by {announced.ref}").wait_for()
-    assert re.search(rf"/portal/{announced.ref}/$", page.url)
-    assert set(announced.affected_orgs.values_list("name", flat=True)) == {"Northwind", "Contoso"}
+    similar = page.get_by_role("region", name="Is it one of these?")
+    assert "Stock sync delayed" in similar.inner_text()
+    assert announced.title not in page.inner_text("main")
+    page.get_by_role("button", name=f"Ask to join {announced.ref}").click()
+    page.get_by_text(
+        f"The team was asked to list your organisation as affected by {announced.ref}"
+    ).wait_for()
+    assert announced.title not in page.inner_text("main")
+    assert set(announced.affected_orgs.values_list("name", flat=True)) == {"Contoso"}
+
+    portal.incident_link_organisation(by=member, incident=announced.ref, organisation="Northwind")
+    page.goto(f"{live_server.url}/portal/{announced.ref}/")
+    page.get_by_role("heading", name=f"{announced.ref}: {announced.title}").wait_for()
+    assert "You follow this incident." in page.inner_text("main")
 
 
 def test_team_sees_similar_reports_and_merges(

@@ -7,6 +7,7 @@ from incidentdesk.incidents import services as core
 from incidentdesk.portal import services
 from incidentdesk.portal.files import Upload
 from incidentdesk.portal.models import Attachment
+from incidentdesk.statuspage.services import incident_publish as publish
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 
@@ -101,12 +102,30 @@ def test_anonymous_gets_401(client, reported):
 
 
 def test_join_and_follow(client, token_for, reported, other_stakeholder, member):
+    """Contoso knows Northwind's incident only from the status page: joining asks the team,
+    and once the team links Contoso, its stakeholder follows and may stop following."""
     core.incident_post_update(by=member, incident=reported, status="investigating", body="On it")
+    publish(by=member, incident=reported.ref, title="Checkout unavailable")
     headers = auth(token_for(other_stakeholder))
     response = client.post(
         f"/api/v1/incidents/{reported.ref}/join", {}, content_type="application/json", **headers
     )
-    assert response.json()["affected_organisations"] == ["Contoso", "Northwind"]
+    assert response.json() == {
+        "ref": reported.ref,
+        "title": "Checkout unavailable",
+        "status": "investigating",
+        "plain_status": "Investigating",
+        "linked": False,
+        "affected_organisations": [],
+    }
+    assert client.delete(f"/api/v1/incidents/{reported.ref}/follow", **headers).status_code == 404
+    linked = client.post(
+        f"/api/v1/incidents/{reported.ref}/organisations",
+        {"organisation": "Contoso"},
+        content_type="application/json",
+        **auth(token_for(member)),
+    )
+    assert linked.json()["affected_organisations"] == ["Contoso", "Northwind"]
     assert (
         client.delete(f"/api/v1/incidents/{reported.ref}/follow", **headers).json()["following"]
         is False
@@ -127,6 +146,7 @@ def test_similar_for_the_team(client, token_for, reported, member):
     other = services.portal_report(by=member, title="Error 500 in checkout")
     response = client.get(f"/api/v1/incidents/{other.ref}/similar", **auth(token_for(member)))
     assert [i["ref"] for i in response.json()["items"]] == [reported.ref]
+    assert response.json()["items"][0]["title"] == reported.title
 
 
 def test_merge_is_for_the_team(client, token_for, reported, stakeholder, other_stakeholder, member):

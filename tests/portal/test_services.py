@@ -8,7 +8,8 @@ from incidentdesk.incidents import services as core
 from incidentdesk.portal import services
 from incidentdesk.portal.files import Upload
 from incidentdesk.portal.models import Attachment, Follow, ReportDetails
-from incidentdesk.portal.selectors import similar_open_incidents
+from incidentdesk.portal.selectors import Suggestion, similar_open_incidents, suggestions_for
+from incidentdesk.statuspage.services import incident_publish as publish
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 100
 
@@ -131,7 +132,7 @@ def test_similar_incidents_by_words_and_component(stakeholder, member, component
     assert unrelated not in similar_open_incidents(new)
 
 
-def test_stakeholder_only_finds_announced_incidents_of_others(
+def test_stakeholder_only_finds_published_incidents_of_others(
     stakeholder, other_stakeholder, member
 ):
     theirs = report(other_stakeholder, title="Checkout error on payment")
@@ -141,19 +142,41 @@ def test_stakeholder_only_finds_announced_incidents_of_others(
         by=member, incident=theirs, type="functionality", severity="P3", impact="few"
     )
     core.incident_post_update(by=member, incident=theirs, status="investigating", body="Looking")
+    assert similar_open_incidents(mine, viewer=stakeholder) == []
+    publish(by=member, incident=theirs.ref, title="Payments degraded")
     assert similar_open_incidents(mine, viewer=stakeholder) == [theirs]
+    assert suggestions_for(stakeholder, [theirs]) == [
+        Suggestion(theirs.ref, "Payments degraded", "investigating", "Investigating", False)
+    ]
 
 
-def test_join_adds_org_and_raises_suggested_impact(stakeholder, other_stakeholder, member):
+def test_join_asks_the_team_who_links_the_org_and_raises_suggested_impact(
+    stakeholder, other_stakeholder, member
+):
     theirs = report(other_stakeholder, title="Checkout error on payment")
     mine = report(stakeholder, title="Payment error at checkout")
+    core.incident_post_update(by=member, incident=theirs, status="investigating", body="Looking")
     with pytest.raises(NotFound):
         services.portal_join(by=stakeholder, incident=theirs.ref, from_incident=mine.ref)
-    core.incident_post_update(by=member, incident=theirs, status="investigating", body="Looking")
-    services.portal_join(by=stakeholder, incident=theirs.ref, from_incident=mine.ref)
-    assert set(theirs.affected_orgs.values_list("name", flat=True)) == {"Northwind", "Contoso"}
-    assert theirs.timeline.filter(kind="org_joined").get().data["from"] == mine.ref
+    publish(by=member, incident=theirs.ref, title="Payments degraded")
+    joined = services.portal_join(by=stakeholder, incident=theirs.ref, from_incident=mine.ref)
+    assert (joined.linked, joined.suggestion.title) == (False, "Payments degraded")
+    assert set(theirs.affected_orgs.values_list("name", flat=True)) == {"Contoso"}
+    assert theirs.timeline.filter(kind="org_join_requested").get().data["from"] == mine.ref
     assert mine.timeline.filter(kind="reporter_joined").get().data["incident"] == theirs.ref
+    with pytest.raises(PermissionDenied):
+        services.incident_link_organisation(
+            by=stakeholder, incident=theirs.ref, organisation="Northwind"
+        )
+    services.incident_link_organisation(by=member, incident=theirs.ref, organisation="Northwind")
+    assert set(theirs.affected_orgs.values_list("name", flat=True)) == {"Northwind", "Contoso"}
+    assert Follow.objects.filter(incident=theirs, user=stakeholder).exists()
+    with pytest.raises(Conflict):
+        services.incident_link_organisation(
+            by=member, incident=theirs.ref, organisation="Northwind"
+        )
+    joined = services.portal_join(by=stakeholder, incident=theirs.ref)
+    assert joined.linked is True
     _, impact = core.triage_suggestion(theirs, "functionality", "few")
     assert impact == "all"
 

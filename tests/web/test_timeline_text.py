@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from incidentdesk.incidents.kinds import KIND_LABELS
 from incidentdesk.incidents.models import TimelineEntry
-from incidentdesk.incidents.timeline_text import KIND_LABELS, describe
+from incidentdesk.incidents.timeline_text import describe
 from incidentdesk.policy.selectors import active_policy
 
 
@@ -34,6 +35,16 @@ from incidentdesk.policy.selectors import active_policy
         ),
         ("stakeholder_comment", {"body": "Still broken"}, "Commented: Still broken"),
         ("org_joined", {"organisation": "Contoso", "from": None}, "Contoso is affected too"),
+        (
+            "org_join_requested",
+            {"organisation": "Fabrikam", "organisation_id": 3, "from": "INC-4"},
+            "Fabrikam asks to be listed as affected (from INC-4)",
+        ),
+        (
+            "reporter_joined",
+            {"incident": "INC-2", "linked": False},
+            "Asked to join INC-2: the same problem",
+        ),
         ("merged", {"duplicate": "INC-9"}, "Merged INC-9 into this incident"),
         ("review_waived", {"reason": "Minor"}, "Review waived: Minor"),
     ],

@@ -67,6 +67,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "portal.follow": EVERYONE,
     "portal.held_mail": TEAM,
     "incident.merge": TEAM,
+    "incident.link_organisation": TEAM,
     # communications: deliveries, channels, preferences
     "comms.view": TEAM,
     "comms.retry": TEAM,

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from incidentdesk.accounts.models import Role, User
+from incidentdesk.incidents.kinds import Audience, entry_view
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, Policy
@@ -22,8 +23,6 @@ from . import crypto
 from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
 
 EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})
-# What of an entry's data was written for stakeholders (the rest is the team's).
-EXTERNAL_DATA = {"public_update": ("status", "body"), "info_requested": ("question",)}
 PERSON_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.APPRISE})
 
 
@@ -302,7 +301,9 @@ def _context(
     if external:
         incident["assignee"] = ""
         incident["url"] = incident["portal_url"]
-        data = {k: entry.data.get(k) for k in EXTERNAL_DATA.get(entry.kind, ())}
+        # what of the entry was written for stakeholders is declared with its kind
+        shown = entry_view(entry, Audience.STAKEHOLDERS)
+        data = shown.data if shown is not None else {}
         context["entry"] = {"kind": entry.kind, "actor": base["org"]["team"], "data": data}
     else:
         context["entry"] = {"kind": entry.kind, "actor": entry.actor_label, "data": entry.data}

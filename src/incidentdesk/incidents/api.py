@@ -13,7 +13,8 @@ from incidentdesk.accounts.permissions import can
 from incidentdesk.core.api import Instant, actor
 
 from . import services
-from .models import Incident, Task, TimelineEntry
+from .kinds import Audience, entries_for, team_view
+from .models import Incident, Task
 from .selectors import (
     IncidentFilters,
     email_shown_to,
@@ -139,6 +140,7 @@ class IncidentPage(Schema):
 class EntryOut(Schema):
     seq: int
     kind: str
+    label: str
     actor: str
     at: dt.datetime
     data: dict[str, Any]
@@ -235,26 +237,15 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
     }
 
 
-def _entry_out(entry: TimelineEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "kind": entry.kind,
-        "actor": entry.actor_label,
-        "at": entry.at,
-        "data": entry.data,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
-def _task_out(task: Task) -> dict[str, Any]:
+def _task_out(task: Task, audience: Audience = Audience.TEAM) -> dict[str, Any]:
+    """A guideline step; who did it is the team's to know."""
     return {
         "id": task.pk,
         "position": task.position,
         "title": task.title,
         "state": task.state,
         "reason": task.reason,
-        "done_by": task.done_by.email if task.done_by else None,
+        "done_by": task.done_by.email if task.done_by and audience == Audience.TEAM else None,
         "done_at": task.done_at,
     }
 
@@ -341,7 +332,7 @@ def note(request: HttpRequest, ref: str, payload: NoteIn) -> Status:
     entry = services.incident_add_note(
         by=actor(request), incident=ref, body=payload.body, expected_version=payload.version
     )
-    return Status(201, _entry_out(entry))
+    return Status(201, team_view(entry).as_dict())
 
 
 @router.post(
@@ -420,26 +411,15 @@ def reopen(request: HttpRequest, ref: str, payload: ReasonIn) -> dict[str, Any]:
     return _fresh(request, ref)
 
 
-@router.get("/incidents/{ref}/timeline", response=TimelineOut)
-def get_timeline(request: HttpRequest, ref: str) -> dict[str, Any]:
-    incident = incident_get_for(actor(request), ref)
-    entries = incident.timeline.order_by("seq")
-    if not can(actor(request), "incident.view_internal"):
-        entries = entries.filter(kind__in=STAKEHOLDER_KINDS)
-    return {"items": [_entry_out(e) for e in entries]}
-
-
-STAKEHOLDER_KINDS = (
-    "reported",
-    "acknowledged",
-    "public_update",
-    "info_requested",
-    "info_provided",
-    "resolved",
-    "closed",
-    "reopened",
-    "rejected",
+@router.get(
+    "/incidents/{ref}/timeline",
+    response=TimelineOut,
+    summary="The incident's timeline as you may see it (the team: every entry and its hash)",
 )
+def get_timeline(request: HttpRequest, ref: str) -> dict[str, Any]:
+    user = actor(request)
+    incident = incident_get_for(user, ref)
+    return {"items": [v.as_dict() for v in entries_for(user, incident)]}
 
 
 @router.get("/incidents/{ref}/steps", response=StepsOut)

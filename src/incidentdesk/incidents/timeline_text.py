@@ -1,4 +1,5 @@
-"""Timeline entries in words, as the team's pages show them."""
+"""Timeline entries in words, as the team's pages show them. Labels and who may see each
+kind are declared in `kinds`."""
 
 from __future__ import annotations
 
@@ -7,55 +8,6 @@ from typing import Any
 from incidentdesk.policy.schema import Policy
 
 from .models import TimelineEntry
-
-KIND_LABELS = {
-    "reported": "Reported",
-    "acknowledged": "Acknowledged",
-    "info_requested": "Information requested",
-    "info_provided": "Information provided",
-    "categorized": "Categorized",
-    "severity_changed": "Severity changed",
-    "assigned": "Assigned",
-    "status_changed": "Status changed",
-    "note": "Internal note",
-    "public_update": "Stakeholder update",
-    "task_updated": "Checklist",
-    "resolved": "Resolved",
-    "closed": "Closed",
-    "rejected": "Rejected",
-    "reopened": "Reopened",
-    "sla_due_soon": "SLA due soon",
-    "sla_breached": "SLA breached",
-    "delivered": "Notified",
-    "delivery_failed": "Delivery failed",
-    "delivery_retried": "Delivery retried",
-    "stakeholder_comment": "Stakeholder comment",
-    "report_details": "Report details",
-    "org_joined": "Organisation joined",
-    "reporter_joined": "Reporter joined",
-    "merged": "Merged",
-    "followed": "Followed",
-    "unfollowed": "Stopped following",
-    "statuspage_published": "Published on status page",
-    "statuspage_withdrawn": "Withdrawn from status page",
-    "statuspage_component_linked": "Component affected",
-    "statuspage_component_unlinked": "Component no longer affected",
-    "maintenance_scheduled": "Maintenance scheduled",
-    "maintenance_updated": "Maintenance",
-    "review_started": "Review started",
-    "review_submitted": "Review submitted",
-    "review_commented": "Review comment",
-    "review_published": "Review published",
-    "review_waived": "Review waived",
-    "review_due": "Review due",
-    "action_item_added": "Action item",
-    "action_item_updated": "Action item updated",
-    "action_item_due_soon": "Action item due soon",
-    "action_item_overdue": "Action item overdue",
-    "alert_triggered": "Alert",
-    "alerts_resolved": "Alerts resolved",
-    "change_noted": "Change",
-}
 
 
 def describe(entry: TimelineEntry, policy: Policy) -> str:
@@ -125,6 +77,13 @@ def _describe_other(kind: str, d: dict[str, Any]) -> str:
         return f"{d.get('organisation')} is affected too" + (
             f" (from {d['from']})" if d.get("from") else ""
         )
+    if kind == "org_join_requested":
+        return f"{d.get('organisation')} asks to be listed as affected" + (
+            f" (from {d['from']})" if d.get("from") else ""
+        )
+    if kind == "reporter_joined":
+        verb = "Joined" if d.get("linked", True) else "Asked to join"
+        return f"{verb} {d.get('incident')}: the same problem"
     if kind == "merged":
         return f"Merged {d.get('duplicate')} into this incident"
     if kind == "review_waived":

@@ -31,6 +31,7 @@ from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 
 from . import lifecycle, services
+from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, TaskState, TimelineEntry
 from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
@@ -42,7 +43,7 @@ from .selectors import (
     policy_for,
 )
 from .steps import DONE, LATE, NOT_APPLICABLE, PENDING, policy_steps
-from .timeline_text import KIND_LABELS, describe
+from .timeline_text import describe
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
@@ -494,10 +495,9 @@ def _incident_context(
         "notes": notes,
         "info_requests": info_requests,
         "timeline": [
-            {"entry": e, "label": KIND_LABELS.get(e.kind, e.kind), "text": describe(e, policy)}
-            for e in shown
+            {"entry": e, "label": kind_label(e.kind), "text": describe(e, policy)} for e in shown
         ],
-        "kinds": [(k, KIND_LABELS.get(k, k)) for k in kinds],
+        "kinds": [(k, kind_label(k)) for k in kinds],
         "kind": kind,
         "show": show,
         "manual_statuses": sorted(lifecycle.allowed_from(status) & lifecycle.MANUAL_STATUSES),

@@ -11,8 +11,10 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.models import User
 from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import NotFound
+from incidentdesk.incidents.kinds import EntryView, audience_of, entries_for, entry_view
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for
 
@@ -44,9 +46,10 @@ class MergeIn(Schema):
 
 class SimilarOut(Schema):
     ref: str
-    title: str
-    status: str
+    title: str = Field(description="The public title when `linked` is false.")
+    status: str = Field(description="The status page's status when `linked` is false.")
     plain_status: str
+    linked: bool = Field(description="Whether you may open the incident itself.")
 
 
 class PortalReportIn(Schema):
@@ -65,6 +68,7 @@ class ReportedOut(Schema):
     title: str
     status: str
     plain_status: str
+    linked: bool
     similar: list[SimilarOut]
 
 
@@ -100,6 +104,24 @@ class CommentsOut(Schema):
 
 class JoinedOut(Schema):
     ref: str
+    title: str = Field(description="The public title when `linked` is false.")
+    status: str
+    plain_status: str
+    linked: bool = Field(
+        description="True: your organisation is listed as affected and you follow the "
+        "incident. False: the team was asked to link your organisation; until it does, you "
+        "see only the incident's public title and status."
+    )
+    affected_organisations: list[str] = Field(description="Empty until `linked`.")
+
+
+class LinkIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    organisation: str = Field(description="The stakeholder organisation's name.")
+
+
+class LinkedOut(Schema):
+    ref: str
     affected_organisations: list[str]
 
 
@@ -114,13 +136,19 @@ class MergedOut(Schema):
     affected_organisations: list[str]
 
 
-def _similar_out(incident: Incident) -> dict[str, Any]:
+def _similar_out(item: selectors.Suggestion) -> dict[str, Any]:
     return {
-        "ref": incident.ref,
-        "title": incident.title,
-        "status": incident.status,
-        "plain_status": selectors.plain_status(incident),
+        "ref": item.ref,
+        "title": item.title,
+        "status": item.status,
+        "plain_status": item.plain_status,
+        "linked": item.linked,
     }
+
+
+def _similar(user: User, incident: Incident) -> list[dict[str, Any]]:
+    found = selectors.similar_open_incidents(incident, viewer=user)
+    return [_similar_out(item) for item in selectors.suggestions_for(user, found)]
 
 
 def _attachment_out(item: Attachment) -> dict[str, Any]:
@@ -135,10 +163,18 @@ def _attachment_out(item: Attachment) -> dict[str, Any]:
     }
 
 
-def _comment_out(entry: TimelineEntry) -> dict[str, Any]:
+def _as_written(entry: TimelineEntry, user: User) -> EntryView:
+    """The comment its author just wrote, as its author may read it back."""
+    shown = entry_view(entry, audience_of(user))
+    if shown is None:  # every audience that may comment reads comments
+        raise NotFound("No such comment.")
+    return shown
+
+
+def _comment_out(entry: EntryView) -> dict[str, Any]:
     return {
         "seq": entry.seq,
-        "author": entry.actor_label,
+        "author": entry.actor,
         "at": entry.at,
         "body": entry.data.get("body", ""),
         "attachments": entry.data.get("attachments", []),
@@ -163,8 +199,8 @@ def report(request: HttpRequest, payload: PortalReportIn) -> Status:
         steps=payload.steps,
         source=Source.API,
     )
-    found = selectors.similar_open_incidents(incident, viewer=user)
-    return Status(201, {**_similar_out(incident), "similar": [_similar_out(i) for i in found]})
+    shown = selectors.suggestions_for(user, [incident])
+    return Status(201, {**_similar_out(shown[0]), "similar": _similar(user, incident)})
 
 
 @router.get(
@@ -175,14 +211,33 @@ def report(request: HttpRequest, payload: PortalReportIn) -> Status:
 def similar(request: HttpRequest, ref: str) -> dict[str, Any]:
     user = actor(request)
     incident = incident_get_for(user, ref)
-    found = selectors.similar_open_incidents(incident, viewer=user)
-    return {"items": [_similar_out(i) for i in found]}
+    return {"items": _similar(user, incident)}
 
 
-@router.post("/incidents/{ref}/join", response=JoinedOut, summary="Join: we are affected too")
+@router.post(
+    "/incidents/{ref}/join",
+    response=JoinedOut,
+    summary="We are affected too: an incident you see, or one on the public status page",
+)
 def join(request: HttpRequest, ref: str, payload: JoinIn) -> dict[str, Any]:
-    incident = services.portal_join(
+    joined = services.portal_join(
         by=actor(request), incident=ref, from_incident=payload.from_incident
+    )
+    organisations = joined.incident.affected_orgs.all() if joined.linked else []
+    return {
+        **_similar_out(joined.suggestion),
+        "affected_organisations": sorted(o.name for o in organisations),
+    }
+
+
+@router.post(
+    "/incidents/{ref}/organisations",
+    response=LinkedOut,
+    summary="List an organisation as affected, e.g. one that asked to join (team)",
+)
+def link_organisation(request: HttpRequest, ref: str, payload: LinkIn) -> dict[str, Any]:
+    incident = services.incident_link_organisation(
+        by=actor(request), incident=ref, organisation=payload.organisation
     )
     return {
         "ref": incident.ref,
@@ -192,15 +247,17 @@ def join(request: HttpRequest, ref: str, payload: JoinIn) -> dict[str, Any]:
 
 @router.get("/incidents/{ref}/comments", response=CommentsOut)
 def list_comments(request: HttpRequest, ref: str) -> dict[str, Any]:
-    incident = incident_get_for(actor(request), ref)
-    entries = incident.timeline.filter(kind="stakeholder_comment").order_by("seq")
+    user = actor(request)
+    incident = incident_get_for(user, ref)
+    entries = entries_for(user, incident, kinds=["stakeholder_comment"])
     return {"items": [_comment_out(e) for e in entries]}
 
 
 @router.post("/incidents/{ref}/comments", response={201: PortalCommentOut})
 def add_comment(request: HttpRequest, ref: str, payload: PortalCommentIn) -> Status:
-    entry = services.portal_comment(by=actor(request), incident=ref, body=payload.body)
-    return Status(201, _comment_out(entry))
+    user = actor(request)
+    entry = services.portal_comment(by=user, incident=ref, body=payload.body)
+    return Status(201, _comment_out(_as_written(entry, user)))
 
 
 @router.get("/incidents/{ref}/attachments", response=AttachmentsOut)
@@ -220,10 +277,11 @@ def upload(
     files: list[UploadedFile] = File(...),  # noqa: B008
     body: str = Form(""),
 ) -> Status:
+    user = actor(request)
     entry = services.portal_comment(
-        by=actor(request), incident=ref, body=body, uploads=uploads_from(list(files))
+        by=user, incident=ref, body=body, uploads=uploads_from(list(files))
     )
-    return Status(201, _comment_out(entry))
+    return Status(201, _comment_out(_as_written(entry, user)))
 
 
 @router.get("/attachments/{attachment_id}", summary="Download an evidence file")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.core.errors import NotFound
 from incidentdesk.incidents import lifecycle
-from incidentdesk.incidents.models import Incident, PublicUpdate, TimelineEntry
+from incidentdesk.incidents.kinds import EntryView, entries_for
+from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import parse_ref, visible_incidents
+from incidentdesk.statuspage.selectors import (
+    PublicIncident,
+    public_incidents,
+    public_publications,
+)
 
 from .models import Attachment, Follow, HeldMail, HeldState, ReportDetails
 from .search import ranked_incident_ids
@@ -24,21 +33,14 @@ PLAIN_STATUS = {
     "rejected": "Closed without action",
 }
 
-# timeline entries a stakeholder sees on the incident's page, in order
-CONVERSATION_KINDS = (
-    "reported",
-    "report_details",
-    "public_update",
-    "info_requested",
-    "info_provided",
-    "stakeholder_comment",
-    "org_joined",
-    "resolved",
-    "closed",
-    "rejected",
-    "reopened",
-    "merged",
-)
+# an incident a stakeholder knows only from the status page, in the page's own words
+PUBLIC_PLAIN_STATUS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+    "postmortem": "Resolved",
+}
 
 
 def plain_status(incident: Incident) -> str:
@@ -48,13 +50,13 @@ def plain_status(incident: Incident) -> str:
 
 
 def joinable_incidents(user: User) -> QuerySet[Incident]:
-    """Open incidents a stakeholder may find and join: those it already sees, and those the
-    team has announced to stakeholders (a public update on a non-private incident). Other
-    organisations' unannounced reports stay invisible."""
-    announced = PublicUpdate.objects.filter(incident_id=OuterRef("pk"))
+    """Open incidents a stakeholder may find and say it is affected by: those it already sees,
+    and those on the public status page (known to it only by their public title and status
+    until the team links its organisation)."""
     mine = visible_incidents(user).values("pk")
+    published = public_publications().values("incident_id")
     return Incident.objects.filter(status__in=lifecycle.OPEN).filter(
-        Q(pk__in=mine) | (Q(private=False) & Exists(announced))
+        Q(pk__in=mine) | Q(pk__in=published)
     )
 
 
@@ -62,7 +64,8 @@ def similar_open_incidents(
     incident: Incident, *, viewer: User | None = None, limit: int = 5
 ) -> list[Incident]:
     """Open incidents with similar words and the same component (or none recorded), best
-    first. With a stakeholder `viewer`, only incidents that viewer may find."""
+    first. With a stakeholder `viewer`, only incidents that viewer may find: show them to it
+    through `suggestions_for`, which keeps to what it may see of each."""
     text = f"{incident.title}\n{incident.description}"
     ids = ranked_incident_ids(
         text, statuses=sorted(lifecycle.OPEN), exclude=incident.pk, limit=limit * 10
@@ -83,6 +86,48 @@ def similar_open_incidents(
         )
     found = {i.pk: i for i in qs.select_related("report__component")}
     return [found[pk] for pk in ids if pk in found][:limit]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An incident in a list as its reader may see it. One the reader cannot open appears
+    by its public title and public status only (`linked` is False)."""
+
+    ref: str
+    title: str
+    status: str
+    plain_status: str
+    linked: bool
+
+
+def suggestions_for(user: User, incidents: list[Incident]) -> list[Suggestion]:
+    """`incidents` as `user` may see them, in order; those it may not find are left out."""
+    pks = [i.pk for i in incidents]
+    seen = set(visible_incidents(user).filter(pk__in=pks).values_list("pk", flat=True))
+    public: dict[int, PublicIncident] = {}
+    hidden = [pk for pk in pks if pk not in seen]
+    if hidden:
+        rows = public_publications().filter(incident_id__in=hidden)
+        incident_of = {str(p.pk): p.incident_id for p in rows}
+        public = {incident_of[shown.id]: shown for shown in public_incidents(rows)}
+    result = []
+    for incident in incidents:
+        if incident.pk in seen:
+            result.append(
+                Suggestion(
+                    incident.ref, incident.title, incident.status, plain_status(incident), True
+                )
+            )
+        elif incident.pk in public:
+            shown = public[incident.pk]
+            plain = PUBLIC_PLAIN_STATUS.get(shown.status, shown.status)
+            result.append(Suggestion(incident.ref, shown.name, shown.status, plain, False))
+    return result
+
+
+def suggestion_for(user: User, incident: Incident) -> Suggestion | None:
+    found = suggestions_for(user, [incident])
+    return found[0] if found else None
 
 
 def portal_incidents(user: User) -> QuerySet[Incident]:
@@ -108,8 +153,28 @@ def portal_incident_get(user: User, ref: str) -> Incident:
     return incident
 
 
-def conversation(incident: Incident) -> QuerySet[TimelineEntry]:
-    return incident.timeline.filter(kind__in=CONVERSATION_KINDS).order_by("seq")
+def conversation(user: User, incident: Incident) -> list[EntryView]:
+    """The entries `user` may read on the incident's page, as it may read them."""
+    return entries_for(user, incident)
+
+
+def join_requests(incident: Incident) -> list[dict[str, Any]]:
+    """Organisations that said they are affected too and are not linked yet, oldest first,
+    each with the people who asked."""
+    linked = set(incident.affected_orgs.values_list("pk", flat=True))
+    if incident.reporter_org_id is not None:
+        linked.add(incident.reporter_org_id)
+    pending: dict[Any, dict[str, Any]] = {}
+    for entry in incident.timeline.filter(kind="org_join_requested").order_by("seq"):
+        org_id = entry.data.get("organisation_id")
+        if org_id in linked:
+            continue
+        item = pending.setdefault(
+            org_id, {"organisation": entry.data.get("organisation"), "people": [], "at": entry.at}
+        )
+        if entry.actor_label not in item["people"]:
+            item["people"].append(entry.actor_label)
+    return list(pending.values())
 
 
 def report_details(incident: Incident) -> ReportDetails | None:

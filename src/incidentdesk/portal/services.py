@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from incidentdesk.accounts.models import User
+from incidentdesk.accounts.models import StakeholderOrg, User
 from incidentdesk.accounts.permissions import require
 from incidentdesk.comms.services import message_queue
 from incidentdesk.core import clock
@@ -30,7 +31,7 @@ from incidentdesk.statuspage.models import Component
 from . import files
 from .files import Stored, Upload
 from .models import Attachment, Follow, HeldMail, HeldState, ReportDetails, Source
-from .selectors import joinable_incidents, mail_sender
+from .selectors import Suggestion, joinable_incidents, mail_sender, suggestion_for
 
 TEXT_MAX = 20_000
 USERS_AFFECTED_MAX = 10_000_000
@@ -273,10 +274,24 @@ def portal_unfollow(*, by: User, incident: Incident | str) -> bool:
     return True
 
 
-def portal_join(*, by: User, incident: str, from_incident: str | None = None) -> Incident:
-    """ "It is one of these": add the stakeholder's organisation as affected by an open
-    incident it may find, and follow it. With `from_incident`, the reporter's own new report
-    records that it is the same problem, for the team to merge."""
+@dataclass(frozen=True)
+class Joined:
+    """The answer to "we are affected too": `linked` when the organisation is now listed as
+    affected; otherwise the team was asked, and the incident is shown by `suggestion` only."""
+
+    incident: Incident
+    linked: bool
+    suggestion: Suggestion
+
+
+def portal_join(*, by: User, incident: str, from_incident: str | None = None) -> Joined:
+    """ "It is one of these": say the stakeholder's organisation is affected by an open
+    incident it may find. An incident it already sees lists the organisation as affected at
+    once, and the stakeholder follows it. An incident it knows only from the public status
+    page reveals nothing more: the team is asked to link the organisation (`org_join_requested`)
+    and until it does, the stakeholder sees only the public title and status. Any other ref,
+    whether it exists or not, is the same NotFound. With `from_incident`, the reporter's own
+    new report records that it is the same problem, for the team to merge."""
     require(by, "portal.join")
     org = by.organisation
     if org is None:
@@ -284,7 +299,8 @@ def portal_join(*, by: User, incident: str, from_incident: str | None = None) ->
     pk = parse_ref(incident)
     with transaction.atomic():
         target = joinable_incidents(by).select_for_update(of=("self",)).filter(pk=pk).first()
-        if target is None:
+        shown = suggestion_for(by, target) if target is not None else None
+        if target is None or shown is None:
             raise NotFound(f"No open incident {incident}.")
         source = incident_get_for(by, from_incident, for_update=True) if from_incident else None
         if source is not None and source.pk == target.pk:
@@ -292,24 +308,113 @@ def portal_join(*, by: User, incident: str, from_incident: str | None = None) ->
                 "An incident cannot join itself.",
                 [FieldError("incident", "An incident cannot join itself.")],
             )
-        already = target.affected_orgs.filter(pk=org.pk).exists()
-        target.affected_orgs.add(org)
-        _follow(target, by)
+        if shown.linked:
+            _link(target, org, by=by, source=source)
+        else:
+            _ask_to_link(target, org, by=by, source=source)
+        if source is not None:
+            timeline.append(
+                source,
+                kind="reporter_joined",
+                by=by,
+                data={"incident": target.ref, "linked": shown.linked},
+            )
+            source.save()
+    return Joined(target, shown.linked, shown)
+
+
+def _link(target: Incident, org: StakeholderOrg, *, by: User, source: Incident | None) -> None:
+    already = target.affected_orgs.filter(pk=org.pk).exists()
+    target.affected_orgs.add(org)
+    _follow(target, by)
+    timeline.append(
+        target,
+        kind="org_joined",
+        by=by,
+        data={
+            "organisation": org.name,
+            "already_affected": already,
+            "from": source.ref if source else None,
+        },
+    )
+    target.save()
+
+
+def _ask_to_link(
+    target: Incident, org: StakeholderOrg, *, by: User, source: Incident | None
+) -> None:
+    """Record the request once per person; the team sees it on the similar-incidents page."""
+    asked = target.timeline.filter(
+        kind="org_join_requested", actor=by, data__organisation_id=org.pk
+    ).exists()
+    if asked and source is None:
+        return
+    timeline.append(
+        target,
+        kind="org_join_requested",
+        by=by,
+        data={
+            "organisation": org.name,
+            "organisation_id": org.pk,
+            "from": source.ref if source else None,
+        },
+    )
+    target.save()
+
+
+def incident_link_organisation(
+    *, by: User, incident: Incident | str, organisation: str
+) -> Incident:
+    """The team lists an organisation as affected (typically one that asked to join): its
+    people may then see the incident, and those who asked follow it and are told so."""
+    require(by, "incident.link_organisation")
+    name = (organisation or "").strip()
+    org = StakeholderOrg.objects.filter(name=name, active=True).first()
+    if org is None:
+        raise InvalidInput(
+            f"No active organisation {name!r}.",
+            [FieldError("organisation", f"No active organisation {name!r}.")],
+        )
+    with transaction.atomic():
+        locked = incident_lock(by, incident)
+        if locked.reporter_org_id == org.pk or locked.affected_orgs.filter(pk=org.pk).exists():
+            raise Conflict(f"{org.name} is already affected by {locked.ref}.")
+        locked.affected_orgs.add(org)
+        asked = User.objects.filter(
+            pk__in=locked.timeline.filter(
+                kind="org_join_requested", data__organisation_id=org.pk
+            ).values("actor_id"),
+            is_active=True,
+            organisation=org,
+        ).order_by("pk")
+        people = list(asked)
+        for person in people:
+            _follow(locked, person)
         timeline.append(
-            target,
+            locked,
             kind="org_joined",
             by=by,
             data={
                 "organisation": org.name,
-                "already_affected": already,
-                "from": source.ref if source else None,
+                "already_affected": False,
+                "from": None,
+                "followers_added": [p.email for p in people],
             },
         )
-        target.save()
-        if source is not None:
-            timeline.append(source, kind="reporter_joined", by=by, data={"incident": target.ref})
-            source.save()
-    return target
+        locked.save()
+        for person in people:
+            _tell(
+                incident=locked,
+                person=person,
+                subject=f"{org.name} is now listed as affected by {locked.ref}",
+                body=(
+                    f"The team listed {org.name} as affected by **{locked.ref}: "
+                    f"{locked.title}**, as you asked. You follow it and will hear of its "
+                    f"progress: {settings.BASE_URL}/portal/{locked.ref}/"
+                ),
+                key=f"portal-linked-{locked.pk}-{org.pk}-{person.pk}",
+            )
+    return locked
 
 
 # -- duplicates (the team) --------------------------------------------------------------------

@@ -15,4 +15,5 @@ urlpatterns = [
         views.held_mail_decide,
         name="held-mail-decide",
     ),
+    re_path(rf"^incidents/{REF}/organisations$", views.link_organisation, name="link"),
 ]

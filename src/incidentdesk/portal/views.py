@@ -171,7 +171,7 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "incident": incident,
         "plain_status": selectors.plain_status(incident),
         "details": selectors.report_details(incident),
-        "entries": list(selectors.conversation(incident).select_related("actor")),
+        "entries": selectors.conversation(user, incident),
         "questions": list(open_info_requests(incident)),
         "attachments": list(selectors.incident_attachments(incident)),
         "following": selectors.is_following(user, incident),
@@ -181,7 +181,8 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "open": incident.status not in ("closed", "rejected"),
     }
     if context["just_reported"]:
-        context["similar"] = selectors.similar_open_incidents(incident, viewer=user)
+        found = selectors.similar_open_incidents(incident, viewer=user)
+        context["similar"] = selectors.suggestions_for(user, found)
     return context
 
 
@@ -267,17 +268,26 @@ def follow(request: HttpRequest, ref: str) -> HttpResponse:
 def join(request: HttpRequest, ref: str) -> HttpResponse:
     source = request.POST.get("from") or None
     try:
-        target = services.portal_join(by=_user(request), incident=ref, from_incident=source)
+        joined = services.portal_join(by=_user(request), incident=ref, from_incident=source)
     except NotFound:
         raise
     except DomainError as exc:
         messages.error(request, exc.detail)
         return _back(source or ref)
+    shown = joined.suggestion
+    if joined.linked:
+        messages.success(
+            request,
+            f"Your organisation is now listed as affected by {shown.ref}, and you follow it.",
+        )
+        return _back(shown.ref)
     messages.success(
         request,
-        f"Your organisation is now listed as affected by {target.ref}, and you follow it.",
+        f"The team was asked to list your organisation as affected by {shown.ref} "
+        f"(“{shown.title}”, {shown.plain_status.lower()} on the status page). "
+        "You will hear from them once it is.",
     )
-    return _back(target.ref)
+    return _back(source) if source else redirect("/portal/")
 
 
 @require_GET
@@ -329,8 +339,30 @@ def similar(request: HttpRequest, ref: str) -> HttpResponse:
             "details": selectors.report_details(incident),
             "attachments": list(selectors.incident_attachments(incident)),
             "comments": list(incident.timeline.filter(kind="stakeholder_comment").order_by("seq")),
+            "join_requests": selectors.join_requests(incident),
+            "can_link": can(user, "incident.link_organisation"),
         },
     )
+
+
+@require_POST
+@team_page
+def link_organisation(request: HttpRequest, ref: str) -> HttpResponse:
+    try:
+        incident = services.incident_link_organisation(
+            by=_user(request), incident=ref, organisation=request.POST.get("organisation", "")
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect(f"/incidents/{ref.upper()}/similar")
+    messages.success(
+        request,
+        f"{request.POST.get('organisation', '').strip()} is now listed as affected by "
+        f"{incident.ref}; the people who asked follow it.",
+    )
+    return redirect(f"/incidents/{incident.ref}/similar")
 
 
 @require_POST

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from incidentdesk.incidents.kinds import Audience, views_of
 from incidentdesk.incidents.models import Incident
 
 from .models import SECTIONS, ActionItem, Review
@@ -17,8 +18,9 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 
 def incident_record(incident: Incident) -> dict[str, Any]:
-    """Details, every timeline entry, deliveries, tasks, action items and the review."""
-    entries = list(incident.timeline.order_by("seq"))
+    """Details, every timeline entry, deliveries, tasks, action items and the review: the
+    team's record (only the team may export), each entry with its label from `kinds`."""
+    entries = list(incident.timeline.select_related("actor").order_by("seq"))
     facts = impact_facts(incident, entries)
     review = Review.objects.filter(incident=incident).first()
     return {
@@ -46,11 +48,12 @@ def incident_record(incident: Incident) -> dict[str, Any]:
                 "seq": e.seq,
                 "at": _iso(e.at),
                 "kind": e.kind,
-                "actor": e.actor_label,
+                "label": e.label,
+                "actor": e.actor,
                 "data": e.data,
                 "hash": e.hash,
             }
-            for e in entries
+            for e in views_of(entries, Audience.TEAM)
         ],
         "deliveries": deliveries_of(incident),
         "tasks": [
@@ -122,7 +125,8 @@ def as_markdown(record: dict[str, Any]) -> str:
     for e in record["timeline"]:
         details = json.dumps(e["data"], ensure_ascii=False, sort_keys=True)
         lines.append(
-            f"| {e['seq']} | {e['at']} | {e['kind']} | {_cell(e['actor'])} | {_cell(details)} |"
+            f"| {e['seq']} | {e['at']} | {_cell(e['label'])} | {_cell(e['actor'])} "
+            f"| {_cell(details)} |"
         )
     lines.append("")
     if record["tasks"]:
