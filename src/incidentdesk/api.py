@@ -9,7 +9,7 @@ from incidentdesk.core.api import (
     ActiveSession,
     BearerToken,
     install_error_handlers,
-    reject_nul_characters,
+    reject_unsafe_text,
 )
 from incidentdesk.incidents.api import router as incidents_router
 from incidentdesk.policy.api import router as policy_router
@@ -25,7 +25,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 install_error_handlers(api)
-api.add_decorator(reject_nul_characters)
+api.add_decorator(reject_unsafe_text)
 api.add_router("", incidents_router)
 api.add_router("", policy_router)
 api.add_router("", comms_router)

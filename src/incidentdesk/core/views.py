@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 
@@ -26,3 +26,17 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if pending:
         return JsonResponse({"status": "unavailable", "detail": "migrations pending"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused forgery check: the API's JSON error under /api/, Django's page elsewhere."""
+    from django.views.csrf import csrf_failure as page
+
+    from .middleware import is_api, json_error
+
+    if is_api(request):
+        return json_error(
+            403,
+            f"CSRF check failed: {reason} Send a bearer token, or the CSRF token of your session.",
+        )
+    return page(request, reason=reason)

@@ -13,6 +13,7 @@ from pydantic import ConfigDict
 
 from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import NotFound
+from incidentdesk.core.text import Line, Text
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for
 
@@ -33,13 +34,13 @@ class JoinIn(Schema):
 
 class PortalCommentIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    body: str
+    body: Text
 
 
 class MergeIn(Schema):
     model_config = ConfigDict(extra="forbid")
     original: str = Field(description="The incident the duplicate is merged into, e.g. INC-3.")
-    reason: str = ""
+    reason: Text = ""
 
 
 class SimilarOut(Schema):
@@ -51,13 +52,13 @@ class SimilarOut(Schema):
 
 class PortalReportIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    title: str
-    description: str = ""
+    title: Line
+    description: Text = ""
     started_at: Instant | None = None
     problem_type: str = Field("", description="A type key of the policy, e.g. functionality.")
     component: int | None = Field(None, description="A status page component's id.")
     users_affected: int | None = None
-    steps: str = ""
+    steps: Text = ""
 
 
 class ReportedOut(Schema):
