@@ -11,7 +11,7 @@ from incidentdesk.core.api import (
     ApiDocs,
     BearerToken,
     install_error_handlers,
-    reject_nul_characters,
+    reject_unsafe_text,
 )
 from incidentdesk.incidents.api import router as incidents_router
 from incidentdesk.ingest.api import router as ingest_router
@@ -29,7 +29,7 @@ api = NinjaAPI(
     docs=ApiDocs(),
 )
 install_error_handlers(api)
-api.add_decorator(reject_nul_characters)
+api.add_decorator(reject_unsafe_text)
 api.add_router("", incidents_router)
 api.add_router("", policy_router)
 api.add_router("", comms_router)

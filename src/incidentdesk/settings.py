@@ -45,6 +45,8 @@ DEBUG = _env_bool("INCIDENTDESK_DEBUG")
 BASE_URL = os.environ.get("INCIDENTDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = ["*"]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+# a refused check under /api/ answers in the API's JSON error shape
+CSRF_FAILURE_VIEW = "incidentdesk.core.views.csrf_failure"
 POLICY_PATH = os.environ.get("INCIDENTDESK_POLICY") or None
 
 INSTALLED_APPS = [
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "incidentdesk.core.middleware.RequestGuard",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

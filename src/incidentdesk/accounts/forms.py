@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from incidentdesk.core.text import TextField
+
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
@@ -18,11 +20,14 @@ class LoginForm(AuthenticationForm):
 
 class UserCreateForm(forms.Form):
     email = forms.EmailField(label="E-mail address")
-    first_name = forms.CharField(label="First name", required=False, max_length=150)
-    last_name = forms.CharField(label="Last name", required=False, max_length=150)
+    first_name = TextField(label="First name", required=False, max_length=150, multiline=False)
+    last_name = TextField(label="Last name", required=False, max_length=150, multiline=False)
     role = forms.ChoiceField(label="Role")
-    organisation = forms.CharField(
-        label="Stakeholder organisation (stakeholders only)", required=False, max_length=120
+    organisation = TextField(
+        label="Stakeholder organisation (stakeholders only)",
+        required=False,
+        max_length=120,
+        multiline=False,
     )
     password = forms.CharField(
         label="Initial password",
@@ -38,7 +43,7 @@ class UserCreateForm(forms.Form):
 
 
 class OrgCreateForm(forms.Form):
-    name = forms.CharField(label="Organisation name", max_length=120)
+    name = TextField(label="Organisation name", max_length=120, multiline=False)
 
 
 class TokenCreateForm(forms.Form):

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from incidentdesk.accounts.permissions import require
 from incidentdesk.core.api import actor
 from incidentdesk.core.errors import NotFound, field_error
+from incidentdesk.core.text import Line, Text
 from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 
@@ -22,11 +23,11 @@ router = Router(tags=["comms"])
 
 class ChannelIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    name: str
+    name: Line
     kind: str = Field(description="apprise or webhook")
     url: str = Field(description="an Apprise URL (slack://..., json://...) or a webhook URL")
     audiences: list[str]
-    template: str = Field("", description="own wording: first line subject, then body")
+    template: Text = Field("", description="own wording: first line subject, then body")
     secret: str | None = Field(
         None, description="webhook signing secret whsec_...; generated when absent"
     )
@@ -34,10 +35,10 @@ class ChannelIn(Schema):
 
 class ChannelPatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = None
+    name: Line | None = None
     url: str | None = None
     audiences: list[str] | None = None
-    template: str | None = None
+    template: Text | None = None
     active: bool | None = None
 
 

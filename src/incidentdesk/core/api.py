@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from incidentdesk.accounts.models import TokenScope, User
 from incidentdesk.accounts.services import token_lookup
 
+from . import text
 from .errors import DomainError, FieldError, InvalidInput, PermissionDenied
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -95,42 +96,44 @@ A naive time cannot be compared with the server's clock, and PostgreSQL refuses 
 ±15:59, which ISO 8601 (and so pydantic) allows."""
 
 
-def _nul_fields(value: Any, path: tuple[str, ...]) -> Iterator[str]:
+def _text_problems(value: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        if "\x00" in value:
-            yield ".".join(path)
+        found = text.problem(value)
+        if found:
+            yield ".".join(path), found
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _nul_fields(getattr(value, name), (*path, name))
+            yield from _text_problems(getattr(value, name), (*path, name))
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _nul_fields(key, path)
-            yield from _nul_fields(item, (*path, str(key)))
+            yield from _text_problems(key, path)
+            yield from _text_problems(item, (*path, str(key)))
     elif isinstance(value, list | tuple | set | frozenset):
         for index, item in enumerate(value):
-            yield from _nul_fields(item, (*path, str(index)))
+            yield from _text_problems(item, (*path, str(index)))
     elif isinstance(value, UploadedFile):
-        yield from _nul_fields(value.name or "", path)
+        yield from _text_problems(value.name or "", path)
 
 
-def reject_nul_characters(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse text with NUL characters in any validated input (422), as Django's form fields do.
+def reject_unsafe_text(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse (422) any validated input holding text that is not Unicode (a lone surrogate)
+    or holds a NUL, wherever it sits: query parameters, path parameters, nested fields.
 
-    PostgreSQL cannot store NUL in a text column, nor compare with it: without this a NUL in
-    a title or a search is a 500 there and stored as is on SQLite."""
+    The schemas' `Line` and `Text` types scrub the fields they name; this covers the rest,
+    which would otherwise reach the database (a 500 there) or a page that cannot encode it."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        fields = sorted(
-            {
-                field or "body"
-                for name, value in kwargs.items()
-                for field in _nul_fields(value, () if isinstance(value, BaseModel) else (name,))
-            }
-        )
-        if fields:
-            message = "Text cannot contain NUL characters (\\u0000)."
-            raise InvalidInput(message, [FieldError(f, message) for f in fields])
+        found = {
+            field or "body": message
+            for name, value in kwargs.items()
+            for field, message in _text_problems(
+                value, () if isinstance(value, BaseModel) else (name,)
+            )
+        }
+        if found:
+            errors = [FieldError(f, found[f]) for f in sorted(found)]
+            raise InvalidInput(errors[0].message, errors)
         return view(request, *args, **kwargs)
 
     return wrapper

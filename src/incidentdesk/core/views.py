@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import DatabaseError, connection
 from django.db.models import Max, Min
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django_tasks_db.models import DBTaskResult
@@ -65,3 +65,17 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if problems:
         body["detail"] = "; ".join(problems)
     return JsonResponse(body)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused forgery check: the API's JSON error under /api/, Django's page elsewhere."""
+    from django.views.csrf import csrf_failure as page
+
+    from .middleware import is_api, json_error
+
+    if is_api(request):
+        return json_error(
+            403,
+            f"CSRF check failed: {reason} Send a bearer token, or the CSRF token of your session.",
+        )
+    return page(request, reason=reason)

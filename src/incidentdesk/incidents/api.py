@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.api import Instant, actor
+from incidentdesk.core.text import Line, Text
 
 from . import services
 from .kinds import Audience, entries_for, team_view
@@ -36,17 +37,17 @@ class In(Schema):
 
 class ReportIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    title: str
-    description: str = ""
+    title: Line
+    description: Text = ""
     started_at: Instant | None = None
-    organisation: str | None = None
+    organisation: Line | None = None
 
 
 class CategorizeIn(In):
     type: str
     severity: str
     impact: str
-    reason: str = ""
+    reason: Text = ""
 
 
 class AssignIn(In):
@@ -58,39 +59,39 @@ class StatusIn(In):
 
 
 class NoteIn(In):
-    body: str
+    body: Text
 
 
 class UpdateIn(In):
     status: str
-    body: str
+    body: Text
 
 
 class QuestionIn(In):
-    question: str
+    question: Text
 
 
 class AnswerIn(In):
-    answer: str
+    answer: Text
     request: int | None = None
 
 
 class ResolveIn(In):
-    summary: str
+    summary: Text
 
 
 class RejectIn(In):
-    reason: str
+    reason: Text
     duplicate_of: str | None = None
 
 
 class ReasonIn(In):
-    reason: str
+    reason: Text
 
 
 class TaskIn(In):
     state: str
-    reason: str = ""
+    reason: Text = ""
 
 
 class IncidentOut(Schema):

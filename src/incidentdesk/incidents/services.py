@@ -23,6 +23,7 @@ from incidentdesk.core.errors import (
     RateLimited,
     field_error,
 )
+from incidentdesk.core.text import clean
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 
@@ -48,13 +49,13 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _text(name: str, value: str | None, *, required: bool = True, limit: int = TEXT_MAX) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise field_error(name, f"{name.replace('_', ' ').capitalize()} is required.")
-    if len(value) > limit:
-        raise field_error(name, f"At most {limit} characters (this has {len(value)}).")
-    return value
+def _collect(errors: list[FieldError], check: Callable[[], str]) -> str:
+    """The checked value, or "" with the check's problems added to `errors`."""
+    try:
+        return check()
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return ""
 
 
 def incident_lock(
@@ -146,16 +147,10 @@ def incident_report(
     require(by, "incident.report")
     report_rate_check(by)
     errors: list[FieldError] = []
-    title = (title or "").strip()
-    if not title:
-        errors.append(FieldError("title", "Title is required."))
-    elif len(title) > TITLE_MAX:
-        errors.append(
-            FieldError("title", f"At most {TITLE_MAX} characters (this has {len(title)}).")
-        )
-    description = (description or "").strip()
-    if len(description) > DESCRIPTION_MAX:
-        errors.append(FieldError("description", f"At most {DESCRIPTION_MAX} characters."))
+    title = _collect(errors, lambda: clean("title", title, limit=TITLE_MAX, multiline=False))
+    description = _collect(
+        errors, lambda: clean("description", description, limit=DESCRIPTION_MAX, required=False)
+    )
     now = clock.now()
     if started_at is not None and started_at > now + CLOCK_SKEW:
         errors.append(FieldError("started_at", "The start cannot be in the future."))
@@ -237,7 +232,7 @@ def incident_request_info(
     *, by: User, incident: Incident | str, question: str, expected_version: int | None = None
 ) -> InfoRequest:
     require(by, "incident.request_info")
-    question = _text("question", question)
+    question = clean("question", question, limit=TEXT_MAX)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         if incident.status not in lifecycle.OPEN:
@@ -267,7 +262,7 @@ def incident_provide_info(
 ) -> InfoRequest:
     """Answer the team's oldest open question (or `request_id`)."""
     require(by, "incident.provide_info")
-    answer = _text("answer", answer)
+    answer = clean("answer", answer, limit=TEXT_MAX)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         pending = open_info_requests(incident).select_for_update()
@@ -345,7 +340,7 @@ def incident_categorize(
             )
         if errors:
             raise InvalidInput("The incident was not categorized.", errors)
-        reason = _text("reason", reason, required=False, limit=2000)
+        reason = clean("reason", reason, required=False, limit=2000)
         suggested_severity, suggested_impact = triage_suggestion(incident, type, impact)
         overridden = severity != suggested_severity or (
             suggested_impact is not None and impact != suggested_impact
@@ -474,7 +469,7 @@ def incident_add_note(
 ) -> TimelineEntry:
     """An internal note in the team's discussion (never shown to stakeholders)."""
     require(by, "incident.note")
-    body = _text("body", body)
+    body = clean("body", body, limit=TEXT_MAX)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         entry = timeline.append(incident, kind="note", by=by, data={"body": body})
@@ -494,7 +489,7 @@ def incident_post_update(
     require(by, "incident.post_update")
     if status not in PublicStatus.values:
         raise field_error("status", f"Public status is one of: {', '.join(PublicStatus.values)}.")
-    body = _text("body", body, limit=5000)
+    body = clean("body", body, limit=5000)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         if incident.status in (Status.CLOSED, Status.REJECTED):
@@ -528,7 +523,7 @@ def incident_task_update(
     require(by, "incident.task_update")
     if state not in TaskState.values:
         raise field_error("state", f"State is one of: {', '.join(TaskState.values)}.")
-    reason = _text("reason", reason, required=state == TaskState.SKIPPED, limit=2000)
+    reason = clean("reason", reason, required=state == TaskState.SKIPPED, limit=2000)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         task = Task.objects.select_for_update().filter(incident=incident, pk=task_id).first()
@@ -562,7 +557,7 @@ def incident_resolve(
     *, by: User, incident: Incident | str, summary: str, expected_version: int | None = None
 ) -> Incident:
     require(by, "incident.resolve")
-    summary = _text("summary", summary)
+    summary = clean("summary", summary, limit=TEXT_MAX)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         previous = _transition(incident, Status.RESOLVED)
@@ -619,7 +614,7 @@ def incident_reject(
     expected_version: int | None = None,
 ) -> Incident:
     require(by, "incident.reject")
-    reason = _text("reason", reason, limit=2000)
+    reason = clean("reason", reason, limit=2000)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         original: Incident | None = None
@@ -653,7 +648,7 @@ def incident_reopen(
     *, by: User, incident: Incident | str, reason: str, expected_version: int | None = None
 ) -> Incident:
     require(by, "incident.reopen")
-    reason = _text("reason", reason, limit=2000)
+    reason = clean("reason", reason, limit=2000)
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         if incident.status not in lifecycle.FINISHED:

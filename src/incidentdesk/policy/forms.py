@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
+from incidentdesk.core.text import TextField
+
 from .schema import Policy
 
 
 class GuidelineForm(forms.Form):
     type = forms.ChoiceField(label="Type")
     severity = forms.ChoiceField(label="Severity", required=False)
-    steps = forms.CharField(
+    steps = TextField(
         label="Checklist steps (one per line)",
         widget=forms.Textarea(attrs={"rows": 8}),
         max_length=20_000,

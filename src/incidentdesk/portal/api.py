@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 from incidentdesk.accounts.models import User
 from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import NotFound
+from incidentdesk.core.text import Line, Text
 from incidentdesk.incidents.kinds import EntryView, audience_of, entries_for, entry_view
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for
@@ -35,13 +36,13 @@ class JoinIn(Schema):
 
 class PortalCommentIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    body: str
+    body: Text
 
 
 class MergeIn(Schema):
     model_config = ConfigDict(extra="forbid")
     original: str = Field(description="The incident the duplicate is merged into, e.g. INC-3.")
-    reason: str = ""
+    reason: Text = ""
 
 
 class SimilarOut(Schema):
@@ -54,13 +55,13 @@ class SimilarOut(Schema):
 
 class PortalReportIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    title: str
-    description: str = ""
+    title: Line
+    description: Text = ""
     started_at: Instant | None = None
     problem_type: str = Field("", description="A type key of the policy, e.g. functionality.")
     component: int | None = Field(None, description="A status page component's id.")
     users_affected: int | None = None
-    steps: str = ""
+    steps: Text = ""
 
 
 class ReportedOut(Schema):

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from incidentdesk.core.text import TextField
 from incidentdesk.policy.selectors import active_policy
 from incidentdesk.statuspage.models import Component
 
@@ -46,7 +47,7 @@ def problem_type_choices() -> list[tuple[str, str]]:
 
 
 class ReportForm(forms.Form):
-    title = forms.CharField(label="What is wrong?", max_length=200)
+    title = TextField(label="What is wrong?", max_length=200, multiline=False)
     problem_type = forms.ChoiceField(label="Kind of problem", required=False)
     component = forms.ModelChoiceField(
         label="Which service or component",
@@ -63,12 +64,12 @@ class ReportForm(forms.Form):
     users_affected = forms.IntegerField(
         label="How many of your users are affected?", required=False, min_value=0
     )
-    description = forms.CharField(
+    description = TextField(
         label="What happened? What did you expect instead?",
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
-    steps = forms.CharField(
+    steps = TextField(
         label="Steps to reproduce", required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     attachments = MultipleFileField(label="Screenshots, logs or other files")
@@ -80,12 +81,10 @@ class ReportForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(
-        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    body = TextField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     attachments = MultipleFileField(label="Add files")
 
 
 class AnswerForm(forms.Form):
     request = forms.IntegerField(widget=forms.HiddenInput)
-    answer = forms.CharField(label="Your answer", widget=forms.Textarea(attrs={"rows": 3}))
+    answer = TextField(label="Your answer", widget=forms.Textarea(attrs={"rows": 3}))

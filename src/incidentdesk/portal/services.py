@@ -20,6 +20,7 @@ from incidentdesk.comms.services import message_queue
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from incidentdesk.core.services import audit_record
+from incidentdesk.core.text import clean
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident, TimelineEntry
@@ -151,7 +152,7 @@ def portal_report(
     the incident from then on."""
     require(by, "incident.report")
     report_rate_check(by)
-    steps = (steps or "").strip()
+    steps = clean("steps", steps, limit=TEXT_MAX, required=False)
     component = _check_report(
         title=title,
         description=description,
@@ -219,16 +220,11 @@ def portal_comment(
     require(by, "portal.comment")
     if uploads:
         require(by, "portal.attach")
-    body = (body or "").strip()
+    body = clean("body", body, limit=TEXT_MAX, required=False)
     if not body and not uploads:
         raise InvalidInput(
             "Write a comment or attach a file.",
             [FieldError("body", "Write a comment or attach a file.")],
-        )
-    if len(body) > TEXT_MAX:
-        raise InvalidInput(
-            f"At most {TEXT_MAX} characters.",
-            [FieldError("body", f"At most {TEXT_MAX} characters.")],
         )
     with transaction.atomic():
         locked = incident_lock(by, incident)

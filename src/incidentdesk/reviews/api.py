@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 
 from incidentdesk.core import clock
 from incidentdesk.core.api import actor
+from incidentdesk.core.text import Line, Text
 
 from . import services
 from .blameless import check
@@ -35,7 +36,7 @@ class _In(Schema):
 
 class PickIn(_In):
     seq: int
-    note: str = ""
+    note: Text = ""
 
 
 class ReviewIn(_In):
@@ -44,16 +45,16 @@ class ReviewIn(_In):
 
 
 class ReviewCommentIn(_In):
-    body: str
+    body: Text
     section: str = ""
 
 
 class WaiveIn(_In):
-    reason: str
+    reason: Text
 
 
 class ActionItemIn(_In):
-    title: str
+    title: Line
     kind: str
     owner: str = Field(description="E-mail of a member of the team")
     due_date: dt.date

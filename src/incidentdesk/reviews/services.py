@@ -12,6 +12,7 @@ from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
+from incidentdesk.core.text import clean
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident
@@ -50,15 +51,6 @@ def _review_locked(incident: Incident) -> Review:
     if review is None:
         raise NotFound(f"{incident.ref} has no review yet: start one first.")
     return review
-
-
-def _text(name: str, value: str | None, limit: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise field_error(name, f"{name.replace('_', ' ').capitalize()} is required.")
-    if len(value) > limit:
-        raise field_error(name, f"At most {limit} characters (this has {len(value)}).")
-    return value
 
 
 def _impact_markdown(incident: Incident) -> str:
@@ -245,7 +237,7 @@ def review_comment(
     *, by: User, incident: Incident | str, body: str, section: str = ""
 ) -> ReviewComment:
     require(by, "review.comment")
-    body = _text("body", body, 5_000)
+    body = clean("body", body, limit=5_000)
     if section and section not in SECTION_KEYS:
         raise field_error("section", f"Unknown section {section!r}.")
     with transaction.atomic():
@@ -267,7 +259,7 @@ def review_comment(
 def review_waive(*, by: User, incident: Incident | str, reason: str) -> Review:
     """A manager decides this incident is closed without a review, for a recorded reason."""
     require(by, "review.waive")
-    reason = _text("reason", reason, 2_000)
+    reason = clean("reason", reason, limit=2_000)
     with transaction.atomic():
         incident = _locked(by, incident)
         now = clock.now()
@@ -320,7 +312,7 @@ def action_item_create(
     require(by, "action.edit")
     errors: list[FieldError] = []
     try:
-        title = _text("title", title, TITLE_MAX)
+        title = clean("title", title, limit=TITLE_MAX, multiline=False)
     except InvalidInput as exc:
         errors += exc.errors
     if kind not in ActionKind.values:

@@ -15,6 +15,7 @@ from pydantic import ConfigDict
 from incidentdesk.accounts.permissions import require
 from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.errors import FieldError, InvalidInput
+from incidentdesk.core.text import Line, Text
 
 from . import selectors, services, subscriptions
 from .models import Component, Maintenance, Publication
@@ -27,13 +28,13 @@ class _In(Schema):
 
 
 class PublishIn(_In):
-    title: str | None = None
-    body: str = ""
+    title: Line | None = None
+    body: Text = ""
 
 
 class SummaryIn(_In):
-    title: str
-    body: str
+    title: Line
+    body: Text
     status: str = "investigating"
 
 
@@ -49,16 +50,16 @@ class PublicationOut(Schema):
 
 
 class ComponentIn(_In):
-    name: str
-    description: str = ""
+    name: Line
+    description: Text = ""
     group: str | None = None
     position: int | None = None
     status: str = "operational"
 
 
 class ComponentPatchIn(_In):
-    name: str | None = None
-    description: str | None = None
+    name: Line | None = None
+    description: Text | None = None
     position: int | None = None
     status: str | None = None
     manual: bool | None = None
@@ -86,8 +87,8 @@ class LinkOut(Schema):
 
 
 class MaintenanceIn(_In):
-    name: str
-    body: str = ""
+    name: Line
+    body: Text = ""
     scheduled_for: Instant
     scheduled_until: Instant
     components: list[int] = []
@@ -97,7 +98,7 @@ class MaintenanceIn(_In):
 
 class MaintenancePostIn(_In):
     status: str
-    body: str = ""
+    body: Text = ""
 
 
 class MaintenanceOut(Schema):

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from incidentdesk.core import clock
+from incidentdesk.core.text import printable
 
 from . import api_v2, selectors
 from .models import Component, ComponentStatus, Maintenance
@@ -120,12 +121,16 @@ def json_bytes(name: str) -> bytes:
 
 
 def feed_bytes(kind: str) -> tuple[bytes, str]:
+    """The history as Atom or RSS. Text passes through `printable`: XML 1.0 cannot carry most
+    control characters, and one in a title stored before input was checked would otherwise
+    take the feed (and the static export) down."""
     generator_class = Atom1Feed if kind == "atom" else Rss201rev2Feed
     base = settings.BASE_URL
+    page_name = printable(selectors.page_name())
     feed = generator_class(
-        title=f"{selectors.page_name()} status - incident history",
+        title=f"{page_name} status - incident history",
         link=base + "/status/",
-        description=f"Incidents and their updates on the {selectors.page_name()} status page.",
+        description=f"Incidents and their updates on the {page_name} status page.",
         feed_url=base + f"/status/history.{kind}",
         language="en",
     )
@@ -136,7 +141,7 @@ def feed_bytes(kind: str) -> tuple[bytes, str]:
             for post in incident.posts
         )
         feed.add_item(
-            title=incident.name,
+            title=printable(incident.name),
             link=base + incident.permalink,
             description=posts,
             unique_id=base + incident.permalink,
@@ -149,13 +154,16 @@ def feed_bytes(kind: str) -> tuple[bytes, str]:
 def _escape(text: str) -> str:
     from django.utils.html import escape
 
-    return str(escape(text))
+    return str(escape(printable(text)))
 
 
 # -- iCalendar -------------------------------------------------------------------------------
 
 
 def _ics_text(value: str) -> str:
+    """A TEXT value (RFC 5545, 3.3.11): backslash, semicolon, comma and line breaks escaped;
+    no control character or bare CR, which would end or corrupt the content line."""
+    value = printable(value)
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
@@ -222,7 +230,8 @@ def badge_svg(component: Component | None = None) -> bytes:
         label, value = "status", selectors.overall_description(indicator, items).lower()
         colour = BADGE_COLOUR[indicator]
     else:
-        label, value = component.name, STATUS_LABEL[component.status].lower()
+        # an SVG is XML: a control character stored in a name would make it unreadable
+        label, value = printable(component.name), STATUS_LABEL[component.status].lower()
         colour = BADGE_COLOUR[component.status]
     left = 6 * len(label) + 12
     right = 6 * len(value) + 12

@@ -16,6 +16,7 @@ from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
+from incidentdesk.core.text import clean
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident, PublicStatus
 from incidentdesk.incidents.selectors import policy_for
@@ -64,19 +65,11 @@ def page_bump() -> None:
 
 
 def _name(value: str | None, field: str = "name") -> str:
-    value = (value or "").strip()
-    if not value:
-        raise field_error(field, "A name is required.")
-    if len(value) > NAME_MAX:
-        raise field_error(field, f"At most {NAME_MAX} characters (this has {len(value)}).")
-    return value
+    return clean(field, value, limit=NAME_MAX, multiline=False, label="A name")
 
 
 def _description(value: str | None) -> str:
-    value = (value or "").strip()
-    if len(value) > DESCRIPTION_MAX:
-        raise field_error("description", f"At most {DESCRIPTION_MAX} characters.")
-    return value
+    return clean("description", value, limit=DESCRIPTION_MAX, required=False)
 
 
 def _status(value: str, field: str = "status") -> ComponentStatus:
@@ -188,14 +181,14 @@ def component_create(
     if errors:
         raise InvalidInput("The component was not created.", errors)
     with transaction.atomic():
-        clean = _name(name)
-        if Component.objects.filter(name=clean).exists():
-            raise field_error("name", f"A component named {clean!r} exists already.")
+        new_name = _name(name)
+        if Component.objects.filter(name=new_name).exists():
+            raise field_error("name", f"A component named {new_name!r} exists already.")
         now = clock.now()
         if position is None:
             position = Component.objects.count() + 1
         component = Component.objects.create(
-            name=clean,
+            name=new_name,
             description=_description(description),
             group=_group_by_name_or_id(group),
             position=position,
@@ -207,7 +200,9 @@ def component_create(
         )
         ComponentStatusChange.objects.create(component=component, status=status, at=now)
         audit_record(
-            by=by, kind="statuspage_component_created", data={"component": clean, "status": status}
+            by=by,
+            kind="statuspage_component_created",
+            data={"component": new_name, "status": status},
         )
         page_bump()
     return component
@@ -237,10 +232,10 @@ def component_update(
         current = Component.objects.select_for_update().get(pk=current.pk)
         changes: dict[str, Any] = {}
         if name is not None:
-            clean = _name(name)
-            if Component.objects.filter(name=clean).exclude(pk=current.pk).exists():
-                raise field_error("name", f"A component named {clean!r} exists already.")
-            current.name = changes["name"] = clean
+            new_name = _name(name)
+            if Component.objects.filter(name=new_name).exclude(pk=current.pk).exists():
+                raise field_error("name", f"A component named {new_name!r} exists already.")
+            current.name = changes["name"] = new_name
         if description is not None:
             current.description = changes["description"] = _description(description)
         if group is not _UNSET:
@@ -461,12 +456,12 @@ def incident_publish(
         existing = _publication_for(locked)
         if existing is not None and existing.withdrawn_at is None:
             raise Conflict(f"{locked.ref} is on the status page already.")
-        clean_title = _text("title", title or locked.title, TITLE_MAX)
+        clean_title = clean("title", title or locked.title, limit=TITLE_MAX, multiline=False)
         publication = _publish(
             locked,
             by=by,
             title=clean_title,
-            body=_text("body", body, BODY_MAX, required=False),
+            body=clean("body", body, limit=BODY_MAX, required=False),
             summary_only=False,
         )
         locked.save()
@@ -487,13 +482,14 @@ def incident_publish_summary(
     and everything else stay off the page. Publishing again replaces the summary."""
     require(by, "statuspage.publish_summary")
     errors: list[FieldError] = []
-    for check in (
-        lambda: _text("title", title, TITLE_MAX),
-        lambda: _text("body", body, BODY_MAX),
-        lambda: _public_status(status),
+    cleaned: dict[str, str] = {}
+    for field, check in (
+        ("title", lambda: clean("title", title, limit=TITLE_MAX, multiline=False)),
+        ("body", lambda: clean("body", body, limit=BODY_MAX)),
+        ("status", lambda: _public_status(status)),
     ):
         try:
-            check()
+            cleaned[field] = check()
         except InvalidInput as exc:
             errors.extend(exc.errors)
     if errors:
@@ -503,8 +499,8 @@ def incident_publish_summary(
         publication = _publish(
             locked,
             by=by,
-            title=title.strip(),
-            body=body.strip(),
+            title=cleaned["title"],
+            body=cleaned["body"],
             summary_only=True,
             summary_status=status,
         )
@@ -535,15 +531,6 @@ def incident_unpublish(*, by: User, incident: Incident | str) -> Publication:
 def _public_status(value: str) -> str:
     if value not in PUBLIC_STATUSES:
         raise field_error("status", f"Public status is one of: {', '.join(PUBLIC_STATUSES)}.")
-    return value
-
-
-def _text(field: str, value: str | None, limit: int, *, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise field_error(field, f"{field.capitalize()} is required.")
-    if len(value) > limit:
-        raise field_error(field, f"At most {limit} characters (this has {len(value)}).")
     return value
 
 

@@ -13,13 +13,14 @@ from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
+from incidentdesk.core.text import clean
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import incident_get_for, parse_ref, policy_for
 from incidentdesk.incidents.services import incident_lock
 
 from ..models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
-from . import BODY_MAX, TITLE_MAX, _text, component_get, component_refresh, page_bump
+from . import BODY_MAX, TITLE_MAX, component_get, component_refresh, page_bump
 
 # -- scheduled maintenance ---------------------------------------------------------------------
 
@@ -82,11 +83,11 @@ def maintenance_schedule(
                 )
             )
     try:
-        name = _text("name", name, TITLE_MAX)
+        name = clean("name", name, limit=TITLE_MAX, multiline=False)
     except InvalidInput as exc:
         errors.extend(exc.errors)
     try:
-        body = _text("body", body, BODY_MAX, required=False)
+        body = clean("body", body, limit=BODY_MAX, required=False)
     except InvalidInput as exc:
         errors.extend(exc.errors)
     if scheduled_for.tzinfo is None or scheduled_until.tzinfo is None:
@@ -167,7 +168,7 @@ def maintenance_post(
         raise field_error(
             "status", f"Maintenance status is one of: {', '.join(MaintenanceStatus.values)}."
         )
-    body = _text("body", body, BODY_MAX, required=False)
+    body = clean("body", body, limit=BODY_MAX, required=False)
     with transaction.atomic():
         pk = maintenance.pk if isinstance(maintenance, Maintenance) else maintenance
         current = Maintenance.objects.select_for_update().filter(pk=maintenance_get(pk).pk).get()
