@@ -24,7 +24,7 @@ import socket
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -160,34 +160,6 @@ def may_read(audience: str, word: str) -> bool:
     return audience == TEAM or PUBLIC in readers or audience in readers
 
 
-# -- known findings, fixed on their own: each is a strict xfail case below ------------------
-
-
-TEAM_EMAILS = (MEMBER_EMAIL, MANAGER_EMAIL)
-STAKEHOLDERS = (NORTHWIND, CONTOSO, FABRIKAM)
-
-
-def _finding_join_similar(audience: str, where: str, word: str) -> bool:
-    """Issue 10 finding 1: joining reveals other organisations' incidents, and the similar
-    incidents a stakeholder is offered show their titles."""
-    if audience == AFTER_JOIN:
-        return True
-    return ("/similar" in where or "reported=1" in where) and word not in TEAM_EMAILS
-
-
-def _finding_stakeholder_timeline(audience: str, where: str, word: str) -> bool:
-    """Issue 10 finding 2: the stakeholder's timeline (the API's and the portal page's
-    conversation) shows the assignee and the team's e-mail addresses."""
-    timeline = "/timeline" in where or where.startswith("/portal/INC-")
-    return word in TEAM_EMAILS and audience in STAKEHOLDERS and timeline
-
-
-KNOWN_FINDINGS: dict[str, Callable[[str, str, str], bool]] = {
-    "issue 10 finding 1": _finding_join_similar,
-    "issue 10 finding 2": _finding_stakeholder_timeline,
-}
-
-
 # -- real receivers -------------------------------------------------------------------------
 
 
@@ -284,9 +256,11 @@ def _build(webhook_url: str) -> World:
     checkout = statuspage.component_create(
         by=manager, name=f"Checkout {COMPONENT_NAME}", description=COMPONENT_DESCRIPTION
     )
-    reader = subscriptions.subscribe_email(email=SUBSCRIBER_EMAIL)
-    subscriptions.confirm(subscriptions.confirm_token(reader))
-    subscriptions.subscribe_webhook(url=webhook_url + "/hook")
+    for requested in (
+        subscriptions.subscribe_email(email=SUBSCRIBER_EMAIL),
+        subscriptions.subscribe_webhook(url=webhook_url + "/hook"),
+    ):
+        subscriptions.confirm(subscriptions.confirm_token(requested.request))
     now = clock.now()
     window = statuspage.maintenance_schedule(
         by=manager,
@@ -651,7 +625,7 @@ def sweep(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Sweep]:
                 EMAIL_URL_IS_DEFAULT=False,
                 ATTACHMENTS_DIR=Path(tmp) / "attachments",
                 PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-                STATUSPAGE_ALLOW_PRIVATE_WEBHOOKS=True,
+                OUTBOUND_ALLOW_NETWORKS=["127.0.0.1/32"],
             )
         )
         stack.enter_context(django_db_blocker.unblock())
@@ -676,38 +650,10 @@ def leaks_of(sweep: Sweep, audience: str) -> list[tuple[str, str]]:
     ]
 
 
-def _known(audience: str, where: str, word: str) -> str | None:
-    for name, matches in KNOWN_FINDINGS.items():
-        if matches(audience, where, word):
-            return name
-    return None
-
-
 @pytest.mark.parametrize("audience", [a for a in AUDIENCES if a != TEAM] + [AFTER_JOIN])
 def test_no_audience_reads_a_canary_it_may_not(sweep, audience):
-    leaks = [
-        (where, word)
-        for where, word in leaks_of(sweep, audience)
-        if _known(audience, where, word) is None
-    ]
+    leaks = leaks_of(sweep, audience)
     assert leaks == [], f"{audience} read canaries it may not: {leaks}"
-
-
-@pytest.mark.parametrize(
-    "finding",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=name, raises=AssertionError))
-        for name in KNOWN_FINDINGS
-    ],
-)
-def test_known_finding_is_fixed(sweep, finding):
-    leaks = [
-        (audience, where, word)
-        for audience in [a for a in AUDIENCES if a != TEAM] + [AFTER_JOIN]
-        for where, word in leaks_of(sweep, audience)
-        if _known(audience, where, word) == finding
-    ]
-    assert leaks == [], f"{finding}: {leaks}"
 
 
 def test_the_sweep_reads_what_each_audience_may(sweep):
