@@ -116,7 +116,7 @@ class JoinedOut(Schema):
     affected_organisations: list[str] = Field(description="Empty until `linked`.")
 
 
-class LinkIn(Schema):
+class OrganisationLinkIn(Schema):
     model_config = ConfigDict(extra="forbid")
     organisation: str = Field(description="The stakeholder organisation's name.")
 
@@ -236,7 +236,9 @@ def join(request: HttpRequest, ref: str, payload: JoinIn) -> dict[str, Any]:
     response=LinkedOut,
     summary="List an organisation as affected, e.g. one that asked to join (team)",
 )
-def link_organisation(request: HttpRequest, ref: str, payload: LinkIn) -> dict[str, Any]:
+def link_organisation(
+    request: HttpRequest, ref: str, payload: OrganisationLinkIn
+) -> dict[str, Any]:
     incident = services.incident_link_organisation(
         by=actor(request), incident=ref, organisation=payload.organisation
     )
