@@ -114,3 +114,18 @@ def test_a_refused_comment_keeps_the_section_chosen(client, p1, member):
     page = response.content.decode()
     assert response.status_code == 200
     assert '<option value="trigger" selected>' in page
+
+
+def test_saving_the_review_keeps_an_action_item_typed_but_not_added(client, p1, member):
+    client.force_login(member)
+    response = client.post(
+        f"/incidents/{p1.ref}/review/save",
+        {**TEXT, "title": "Alert on expiry", "kind": "detect", "due_date": "2030-01-31"},
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Review saved." in page
+    assert "The action item “Alert on expiry” is not added yet." in page
+    assert 'value="Alert on expiry"' in page and 'value="2030-01-31"' in page
+    assert Review.objects.get(incident=p1).sections["trigger"] == TEXT["trigger"]
+    assert not ActionItem.objects.filter(incident=p1).exists()

@@ -226,7 +226,18 @@ def review_save(request: HttpRequest, ref: str) -> HttpResponse:
             services.review_publish(by=user, incident=ref)
 
     done = {"submit": "Review sent to the team for comments.", "publish": "Review published."}
-    return _act(request, ref, save, done.get(then, "Review saved."))
+    response = _act(request, ref, save, done.get(then, "Review saved."))
+    item_title = request.POST.get("title", "").strip()
+    if response.status_code == 302 and item_title:
+        # an action item typed but not added (Enter in its fields saves the review): the
+        # page shows it again, ready to add, instead of dropping it
+        messages.warning(request, f"The action item “{item_title}” is not added yet.")
+        context = _review_context(request, ref)
+        context["item"] = {
+            key: request.POST.get(key, "") for key in ("title", "kind", "owner", "due_date")
+        }
+        return render(request, "reviews/review.html", context)
+    return response
 
 
 @require_POST
