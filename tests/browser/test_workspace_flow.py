@@ -102,7 +102,17 @@ def test_member_triages_works_and_resolves_manager_sees_it_live_and_closes(new_p
 
     page.get_by_label("Resolution summary").fill("Release 42 rolled back; checkout works.")
     page.get_by_role("button", name="Resolve").click()
+    # two guideline tasks are still open: resolving asks first, keeping the summary
+    expect(
+        page.get_by_text("Do or skip them, or confirm that you resolve with them open.")
+    ).to_be_visible()
+    expect(page.get_by_label("Resolution summary")).to_have_value(
+        "Release 42 rolled back; checkout works."
+    )
+    page.get_by_label("Resolve with these tasks open").check()
+    page.get_by_role("button", name="Resolve").click()
     expect(page.get_by_text("Status: resolved")).to_be_visible()
+    expect(page.locator("#step-resolve")).to_contain_text("resolved, 2 tasks open")
     expect(page.get_by_role("button", name="Close incident")).to_have_count(0)
     screenshot(page, "incident")
 

@@ -40,7 +40,13 @@ def test_member_walks_an_incident_through(client_for, member, manager, reported)
     assert post(c, reported, "note", body="Looking at **logs**").status_code == 302
     page = c.get(f"/incidents/{reported.ref}").content.decode()
     assert "<strong>logs</strong>" in page
-    assert post(c, reported, "resolve", summary="Rolled back").status_code == 302
+    r = post(c, reported, "resolve", summary="Rolled back")
+    assert r.status_code == 200 and "guideline tasks are still open" in r.content.decode()
+    assert Incident.objects.get(pk=reported.pk).status == "triaged"
+    assert (
+        post(c, reported, "resolve", summary="Rolled back", confirm_open_tasks="1").status_code
+        == 302
+    )
     assert post(c, reported, "close").status_code == 403
     m = client_for(manager)
     assert "Close incident" in m.get(f"/incidents/{reported.ref}").content.decode()

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidentdesk.accounts.models import StakeholderOrg, User
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
-from incidentdesk.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 
@@ -42,7 +42,7 @@ from .selectors import (
     incident_list_for,
     policy_for,
 )
-from .steps import DONE, LATE, NOT_APPLICABLE, PENDING, policy_steps
+from .steps import DONE, LATE, NOT_APPLICABLE, PENDING, StepState, policy_steps
 from .timeline_text import describe
 
 PAGE_SIZE = 50
@@ -422,6 +422,15 @@ def _incident_context(
         )
     }
     is_open = status in lifecycle.OPEN
+    tasks = list(incident.tasks.select_related("done_by"))
+    open_tasks = [t for t in tasks if t.state == TaskState.OPEN]
+    # what other parts of the product ask before closing (a required review), so "Close" is
+    # offered only when it can succeed, and the reason is shown when it cannot
+    close_refusal = None
+    if status == Status.RESOLVED:
+        close_refusal = next(
+            (reason for check in services.CLOSE_CHECKS if (reason := check(incident))), None
+        )
     show = {
         "acknowledge": can_act["acknowledge"] and is_open and incident.acknowledged_at is None,
         "triage": can_act["categorize"] and status not in lifecycle.FINISHED,
@@ -438,7 +447,7 @@ def _incident_context(
         "note": can_act["note"],
         "request_info": can_act["request_info"] and is_open,
         "resolve": can_act["resolve"] and Status.RESOLVED in lifecycle.allowed_from(status),
-        "close": can_act["close"] and status == Status.RESOLVED,
+        "close": can_act["close"] and status == Status.RESOLVED and close_refusal is None,
         "reject": can_act["reject"] and Status.REJECTED in lifecycle.allowed_from(status),
         "reopen": can_act["reopen"] and status in lifecycle.FINISHED,
         "tasks": can_act["task_update"] and status not in (Status.CLOSED, Status.REJECTED),
@@ -453,7 +462,10 @@ def _incident_context(
             text, anchor = "Inform the stakeholders", "communications"
         if anchor == "communications":
             anchor = f"/incidents/{incident.ref}/communications"
-        if next_step.key == "document" and not show["close"]:
+        if next_step.key == "document" and close_refusal is not None:
+            text = "Write and publish the post-incident review; then the incident can be closed"
+            anchor = f"/incidents/{incident.ref}/review"
+        elif next_step.key == "document" and not show["close"]:
             text = "A manager reviews the timeline and closes the incident"
             anchor = "#timeline"
         next_action = {"step": next_step, "text": text, "href": anchor}
@@ -472,16 +484,7 @@ def _incident_context(
         "schedules_maintenance": policy.schedules_maintenance(incident.type),
         "maintenances": list(incident.maintenances.order_by("scheduled_for")),
         "clocks": sla_clocks(incident, policy, now),
-        "steps": [
-            {
-                "step": s,
-                "badge": STEP_BADGE[s.state],
-                "label": "done late"
-                if s.state == LATE and s.done_at
-                else STEP_STATE_LABEL[s.state],
-            }
-            for s in steps
-        ],
+        "steps": [_step_row(s, open_tasks) for s in steps],
         "next_action": next_action,
         "triage": triage_state(incident, policy, data if form == "triage" else None),
         "required_information": (
@@ -489,7 +492,10 @@ def _incident_context(
             if incident.type in policy.types
             else []
         ),
-        "tasks": list(incident.tasks.select_related("done_by")),
+        "tasks": tasks,
+        "open_tasks": open_tasks,
+        "close_refusal": close_refusal,
+        "can_close": can_act["close"],
         "affected_orgs": list(incident.affected_orgs.all()),
         "task_states": TaskState,
         "notes": notes,
@@ -512,6 +518,18 @@ def _incident_context(
             {"v": incident.version, "s": incident.timeline_seq, **({"kind": kind} if kind else {})}
         ),
     }
+
+
+def _step_row(step: StepState, open_tasks: list[Any]) -> dict[str, Any]:
+    """A step as the page shows it. Resolving with guideline tasks still open is not "done":
+    the step says how many are open until they are done or skipped."""
+    label = "done late" if step.state == LATE and step.done_at else STEP_STATE_LABEL[step.state]
+    badge = STEP_BADGE[step.state]
+    if step.key == "resolve" and step.done_at and open_tasks:
+        count = len(open_tasks)
+        label = f"resolved, {count} task{'s' if count != 1 else ''} open"
+        badge = "warn"
+    return {"step": step, "badge": badge, "label": label}
 
 
 @team_page
@@ -633,6 +651,18 @@ def _act_task(user: User, ref: str, data: QueryDict, v: int) -> str:
 
 
 def _act_resolve(user: User, ref: str, data: QueryDict, v: int) -> str:
+    # the policy's guideline is worked before resolving: with tasks still open, the member
+    # confirms on purpose (the tasks are recorded as left open in the timeline)
+    incident = incident_get_for(user, ref)
+    left_open = list(incident.tasks.filter(state=TaskState.OPEN).values_list("title", flat=True))
+    if left_open and not data.get("confirm_open_tasks"):
+        count = len(left_open)
+        message = (
+            f"{count} guideline task{'s are' if count != 1 else ' is'} still open: "
+            f"{', '.join(left_open)}. Do or skip {'them' if count != 1 else 'it'}, or confirm "
+            "that you resolve with them open."
+        )
+        raise InvalidInput("Not resolved yet.", [FieldError("confirm_open_tasks", message)])
     services.incident_resolve(
         by=user, incident=ref, summary=data.get("summary", ""), expected_version=v
     )
@@ -702,6 +732,13 @@ def incident_action(request: HttpRequest, ref: str, action: str) -> HttpResponse
         fresh = incident_get_for(user, ref)
         context = _incident_context(request, fresh, form=form, data=request.POST)
         context["conflict"] = exc.detail
+        # "what you typed is kept" only when something was typed (closing types nothing)
+        context["typed"] = any(
+            str(value).strip()
+            for key in request.POST
+            if key not in ("csrfmiddlewaretoken", "version", "task", "state")
+            for value in request.POST.getlist(key)
+        )
         return render(request, "incidents/incident.html", context, status=409)
     messages.success(request, f"{incident.ref}: {message}")
     return redirect("incidents:detail", ref=incident.ref)

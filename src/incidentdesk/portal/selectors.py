@@ -49,6 +49,33 @@ def plain_status(incident: Incident) -> str:
     return PLAIN_STATUS.get(incident.status, incident.status)
 
 
+@dataclass(frozen=True)
+class LatestWord:
+    """The team's latest word on an incident, as its portal list shows it."""
+
+    body: str
+    at: Any
+
+
+def latest_word(incident: Incident) -> LatestWord | None:
+    """The latest stakeholder update, unless the incident was resolved or closed without
+    action after it: then what happened last (the resolution), never an earlier "we are
+    investigating" that is no longer true."""
+    updates = list(incident.public_updates.all())
+    latest = max(updates, key=lambda u: (u.posted_at, u.seq), default=None)
+    finished_at = None
+    if incident.status in (lifecycle.Status.RESOLVED, lifecycle.Status.CLOSED):
+        finished_at = incident.resolved_at
+    elif incident.status == lifecycle.Status.REJECTED:
+        finished_at = incident.rejected_at
+    if finished_at is None or (latest is not None and latest.posted_at >= finished_at):
+        return LatestWord(latest.body, latest.posted_at) if latest is not None else None
+    if incident.status == lifecycle.Status.REJECTED:
+        return LatestWord(f"{plain_status(incident)}. {incident.rejection_reason}", finished_at)
+    summary = incident.resolution_summary
+    return LatestWord(f"Resolved: {summary}" if summary else "Resolved.", finished_at)
+
+
 def joinable_incidents(user: User) -> QuerySet[Incident]:
     """Open incidents a stakeholder may find and say it is affected by: those it already sees,
     and those on the public status page (known to it only by their public title and status

@@ -19,7 +19,11 @@ from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import incident_get_for, open_info_requests
+from incidentdesk.incidents.selectors import (
+    incident_get_for,
+    open_info_requests,
+    visible_incidents,
+)
 from incidentdesk.policy.selectors import active_policy
 
 from . import files, selectors, services
@@ -81,9 +85,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "incident": incident,
             "plain_status": selectors.plain_status(incident),
             "questions": sum(1 for q in incident.info_requests.all() if q.answered_at is None),
-            "latest_update": max(
-                incident.public_updates.all(), key=lambda u: u.posted_at, default=None
-            ),
+            "latest_update": selectors.latest_word(incident),
         }
         for incident in selectors.portal_incidents(user)[:200]
     ]
@@ -175,6 +177,12 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "questions": list(open_info_requests(incident)),
         "attachments": list(selectors.incident_attachments(incident)),
         "following": selectors.is_following(user, incident),
+        # a merged report links to the original only where its reader may open it
+        "original_visible": bool(
+            incident.duplicate_of_id
+            and visible_incidents(user).filter(pk=incident.duplicate_of_id).exists()
+        ),
+        "original_ref": f"INC-{incident.duplicate_of_id}" if incident.duplicate_of_id else "",
         "comment_form": CommentForm(),
         "just_reported": request.GET.get("reported") == "1",
         "limits": _limits(),

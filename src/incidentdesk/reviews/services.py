@@ -300,6 +300,28 @@ def _owner(email: str) -> User:
     return owner
 
 
+def action_item_add(
+    *,
+    by: User,
+    incident: Incident | str,
+    title: str,
+    kind: str,
+    owner: str,
+    due_date: dt.date | None,
+    sections: dict[str, str] | None = None,
+    picks: list[dict[str, Any]] | None = None,
+) -> ActionItem:
+    """Add an action item from the review page with the review text typed beside it: both
+    are saved, or (when either is refused) neither."""
+    with transaction.atomic():
+        item = action_item_create(
+            by=by, incident=incident, title=title, kind=kind, owner=owner, due_date=due_date
+        )
+        if sections is not None:
+            review_save(by=by, incident=incident, sections=sections, picks=picks)
+    return item
+
+
 def action_item_create(
     *,
     by: User,

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can, require
 from incidentdesk.core import clock
-from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
+from incidentdesk.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from incidentdesk.incidents.selectors import incident_get_for
 
 from . import charts, export, metrics, services
@@ -64,47 +64,54 @@ def team_only(view: View) -> View:
     return wrapped
 
 
-def _back(request: HttpRequest, ref: str, exc: DomainError | None = None) -> HttpResponse:
-    if exc is not None:
+def _back(request: HttpRequest, ref: str) -> HttpResponse:
+    return redirect(f"/incidents/{ref.upper()}/review")
+
+
+def _act(request: HttpRequest, ref: str, action: Callable[[], Any], done: str) -> HttpResponse:
+    """Run a form's action; when it is refused, show the page again with what was typed."""
+    try:
+        action()
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
         details = [exc.detail] + [
             f"{e.field.replace('sections.', '').replace('_', ' ')}: {e.message}"
             for e in exc.errors
             if e.message != exc.detail
         ]
         messages.error(request, " ".join(details))
-    return redirect(f"/incidents/{ref.upper()}/review")
-
-
-def _act(request: HttpRequest, ref: str, action: Callable[[], Any], done: str) -> HttpResponse:
-    try:
-        action()
-    except (NotFound, PermissionDenied):
-        raise
-    except DomainError as exc:
-        return _back(request, ref, exc)
+        context = _review_context(request, ref, posted=request.POST)
+        status = 409 if isinstance(exc, Conflict) else 200
+        return render(request, "reviews/review.html", context, status=status)
     messages.success(request, done)
     return _back(request, ref)
 
 
-@require_GET
-@team_only
-def review_page(request: HttpRequest, ref: str) -> HttpResponse:
+def _review_context(request: HttpRequest, ref: str, posted: Any = None) -> dict[str, Any]:
+    """The review page. With `posted` (a refused form), the review text, the picks and the
+    action item show what the user typed, not what is stored."""
     user = _user(request)
     incident, review = review_for(user, ref)
     entries = list(incident.timeline.order_by("seq"))
     picks = {p["seq"]: p["note"] for p in (review.picks if review else [])}
+    typed = posted is not None and any(key in posted for key, _ in SECTIONS)
+    if typed:
+        picks = {p["seq"]: p["note"] for p in _picks_from(posted)}
     labels = dict(SECTIONS)
     today = local_date(clock.now())
     sections = [
         {
             "key": key,
             "label": label,
-            "text": review.sections.get(key, "") if review else "",
+            "text": posted.get(key, "")
+            if typed
+            else (review.sections.get(key, "") if review else ""),
             "html": render_markdown(review.sections.get(key, "")) if review else "",
         }
         for key, label in SECTIONS
     ]
-    context = {
+    return {
         "incident": incident,
         "review": review,
         "need": review_requirement(incident, review),
@@ -139,9 +146,23 @@ def review_page(request: HttpRequest, ref: str) -> HttpResponse:
         "conformance": incident_conformance(incident, entries),
         "can_edit": can(user, "review.edit"),
         "can_waive": can(user, "review.waive"),
+        "can_close": can(user, "incident.close"),
+        "item": {
+            key: (posted.get(key, "") if posted is not None else "")
+            for key in ("title", "kind", "owner", "due_date")
+        },
+        "comment": {
+            key: (posted.get(key, "") if posted is not None else "") for key in ("body", "section")
+        },
+        "waive_reason": posted.get("reason", "") if posted is not None else "",
         "nav": "queue",
     }
-    return render(request, "reviews/review.html", context)
+
+
+@require_GET
+@team_only
+def review_page(request: HttpRequest, ref: str) -> HttpResponse:
+    return render(request, "reviews/review.html", _review_context(request, ref))
 
 
 @require_GET
@@ -205,7 +226,18 @@ def review_save(request: HttpRequest, ref: str) -> HttpResponse:
             services.review_publish(by=user, incident=ref)
 
     done = {"submit": "Review sent to the team for comments.", "publish": "Review published."}
-    return _act(request, ref, save, done.get(then, "Review saved."))
+    response = _act(request, ref, save, done.get(then, "Review saved."))
+    item_title = request.POST.get("title", "").strip()
+    if response.status_code == 302 and item_title:
+        # an action item typed but not added (Enter in its fields saves the review): the
+        # page shows it again, ready to add, instead of dropping it
+        messages.warning(request, f"The action item “{item_title}” is not added yet.")
+        context = _review_context(request, ref)
+        context["item"] = {
+            key: request.POST.get(key, "") for key in ("title", "kind", "owner", "due_date")
+        }
+        return render(request, "reviews/review.html", context)
+    return response
 
 
 @require_POST
@@ -247,18 +279,24 @@ def _date(text: str | None) -> dt.date | None:
 @require_POST
 @team_only
 def action_create(request: HttpRequest, ref: str) -> HttpResponse:
+    """Add an action item. From the review page the review text typed beside it comes too
+    and is saved with it, so adding an item never loses what was written."""
+    typed = any(key in request.POST for key, _ in SECTIONS)
+    sections = {key: request.POST.get(key, "") for key, _ in SECTIONS} if typed else None
     return _act(
         request,
         ref,
-        lambda: services.action_item_create(
+        lambda: services.action_item_add(
             by=_user(request),
             incident=ref,
             title=request.POST.get("title", ""),
             kind=request.POST.get("kind", ""),
             owner=request.POST.get("owner", ""),
             due_date=_date(request.POST.get("due_date")),
+            sections=sections,
+            picks=_picks_from(request.POST) if typed else None,
         ),
-        "Action item added.",
+        "Action item added. The review text is saved with it." if typed else "Action item added.",
     )
 
 
