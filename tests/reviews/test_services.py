@@ -192,6 +192,104 @@ def test_review_due_entry_is_written_once_after_the_due_date(p1):
     assert entry.data == {"due": "2026-03-13", "severity": "P1"}
 
 
+def test_review_due_check_reads_only_the_incidents_that_are_due(
+    member, django_assert_max_num_queries
+):
+    """However many finished incidents exist, a run before any review falls due is one indexed
+    query; once due, each gets its entry once (a published review none), and the next run is
+    one query again."""
+    finished = [
+        worked_incident(
+            member,
+            reported=at(2026, 3, 6, 10),
+            title=f"Outage {n}",
+            ack=5,
+            categorize=10,
+            resolve=60,
+        )
+        for n in range(12)
+    ]
+    with clock.frozen(at(2026, 3, 6, 12)):
+        rs.review_start(by=member, incident=finished[0].ref)
+        rs.review_save(by=member, incident=finished[0].ref, sections=TEXT)
+        rs.review_publish(by=member, incident=finished[0].ref)
+    with clock.frozen(at(2026, 3, 13, 12)), django_assert_max_num_queries(1):
+        assert rs.review_due_check() == 0
+    with clock.frozen(at(2026, 3, 16, 8)):
+        assert rs.review_due_check() == 11
+        with django_assert_max_num_queries(1):
+            assert rs.review_due_check() == 0
+    due = Incident.objects.filter(timeline__kind="review_due").order_by("pk")
+    assert [i.pk for i in due] == [i.pk for i in finished[1:]]
+    assert not Incident.objects.filter(review_check_on__isnull=False).exists()
+
+
+def test_review_due_check_follows_a_reopened_incident(p1, member):
+    with clock.frozen(at(2026, 3, 10, 9)) as c:
+        s.incident_reopen(by=member, incident=p1.ref, reason="It came back.")
+        assert Incident.objects.get(pk=p1.pk).review_check_on is None
+        c.set(at(2026, 3, 12, 9))
+        s.incident_resolve(by=member, incident=p1.ref, summary="Fixed again.")
+    # resolved again on Thursday 12 March: the P1 review is now due five business days later
+    with clock.frozen(at(2026, 3, 19, 12)):
+        assert rs.review_due_check() == 0
+    with clock.frozen(at(2026, 3, 20, 8)):
+        assert rs.review_due_check() == 1
+    entry = Incident.objects.get(pk=p1.pk).timeline.get(kind="review_due")
+    assert entry.data["due"] == "2026-03-19"
+
+
+def test_reminders_read_only_the_items_that_are_due(p1, member, django_assert_max_num_queries):
+    """A run costs one indexed query when nothing is due, however many unfinished items
+    exist; each reminder is still written once, and a finished item is never reminded."""
+    with clock.frozen(at(2026, 3, 9, 9)) as c:
+        items = [
+            rs.action_item_create(
+                by=member,
+                incident=p1.ref,
+                title=f"Fix {n}",
+                kind="prevent",
+                owner=member.email,
+                due_date=dt.date(2026, 3, 20),
+            )
+            for n in range(15)
+        ]
+        rs.action_item_update(by=member, item_id=items[0].pk, status="done")
+        with django_assert_max_num_queries(1):
+            assert rs.action_item_reminders() == 0
+        c.set(at(2026, 3, 18, 9))
+        assert rs.action_item_reminders() == 14
+        with django_assert_max_num_queries(1):
+            assert rs.action_item_reminders() == 0
+        c.set(at(2026, 3, 21, 9))
+        assert rs.action_item_reminders() == 14
+        with django_assert_max_num_queries(1):
+            assert rs.action_item_reminders() == 0
+    timeline = Incident.objects.get(pk=p1.pk).timeline
+    assert timeline.filter(kind="action_item_due_soon").count() == 14
+    assert timeline.filter(kind="action_item_overdue").count() == 14
+    assert (
+        not timeline.filter(kind__startswith="action_item_", data__item=items[0].pk)
+        .exclude(kind__in=["action_item_added", "action_item_updated"])
+        .exists()
+    )
+
+
+def test_a_new_due_date_is_reminded_again(p1, member):
+    with clock.frozen(at(2026, 3, 9, 9)) as c:
+        item = rs.action_item_create(
+            by=member, incident=p1.ref, title="Rotate keys", kind="prevent",
+            owner=member.email, due_date=dt.date(2026, 3, 10),
+        )  # fmt: skip
+        assert rs.action_item_reminders() == 1
+        rs.action_item_update(by=member, item_id=item.pk, due_date=dt.date(2026, 3, 16))
+        assert rs.action_item_reminders() == 0
+        c.set(at(2026, 3, 14, 9))
+        assert rs.action_item_reminders() == 1
+    soon = Incident.objects.get(pk=p1.pk).timeline.filter(kind="action_item_due_soon")
+    assert [e.data["due_date"] for e in soon] == ["2026-03-10", "2026-03-16"]
+
+
 def test_conformance_shows_the_incident_that_skipped_step_3(p1, member):
     skipped = worked_incident(
         member, reported=at(2026, 3, 6, 11), title="Tills offline", ack=5, categorize=10, resolve=90

@@ -185,6 +185,41 @@ def test_the_worker_moves_components_under_maintenance_and_back(member, api_comp
     ]
 
 
+def test_a_maintenance_run_reads_only_the_windows_due_a_move(
+    member, api_component, django_assert_max_num_queries
+):
+    """However many windows were held, a run with none due is two indexed queries; each due
+    window is moved once."""
+    start = clock.now() + dt.timedelta(hours=1)
+    with clock.frozen(clock.now()) as frozen:
+        windows = [
+            services.maintenance_schedule(
+                by=member,
+                name=f"Upgrade {n}",
+                scheduled_for=start,
+                scheduled_until=start + dt.timedelta(hours=1),
+                components=[api_component.pk],
+            )
+            for n in range(8)
+        ]
+        with django_assert_max_num_queries(2):
+            assert services.maintenance_tick() == 0
+        frozen.set(start + dt.timedelta(minutes=1))
+        assert services.maintenance_tick() == 8
+        with django_assert_max_num_queries(2):
+            assert services.maintenance_tick() == 0
+        frozen.set(start + dt.timedelta(hours=1, minutes=1))
+        assert services.maintenance_tick() == 8
+        with django_assert_max_num_queries(2):
+            assert services.maintenance_tick() == 0
+    for window in windows:
+        assert [u.status for u in window.updates.order_by("at")] == [
+            "scheduled",
+            "in_progress",
+            "completed",
+        ]
+
+
 def test_maintenance_window_must_end_after_it_starts(member):
     from incidentdesk.core.errors import InvalidInput
 

@@ -59,6 +59,9 @@ class Incident(models.Model):
     # when the SLA check next has something to say about this incident (a clock due soon or
     # breached): the periodic check reads only incidents due, through this index
     sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # the day the review-due check next looks at this finished incident (the day after its
+    # review falls due), so the periodic check reads only incidents due, through this index
+    review_check_on = models.DateField(null=True, blank=True, db_index=True)
 
     resolution_summary = models.TextField(blank=True)
     rejection_reason = models.TextField(blank=True)

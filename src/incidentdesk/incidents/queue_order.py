@@ -11,6 +11,8 @@ from typing import Any
 from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Least
 
+from incidentdesk.policy.selectors import active_policy
+
 from .models import Incident
 from .selectors import page_by_id
 
@@ -34,13 +36,27 @@ SORTS = {
 }
 
 
+def severity_rank() -> Case:
+    """The policy's order of severities as a number to sort on: not yet categorized first (it
+    needs triage), then the policy's severities in the order the policy lists them (most severe
+    first), then any the policy no longer has. Never the names sorted as strings."""
+    _, policy = active_policy()
+    ranks = [When(severity=name, then=Value(i + 1)) for i, name in enumerate(policy.severities)]
+    return Case(
+        When(severity="", then=Value(0)),
+        *ranks,
+        default=Value(len(ranks) + 1),
+        output_field=IntegerField(),
+    )
+
+
 def annotate_queue(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     far = Value(FAR_FUTURE, output_field=DateTimeField())
     ack = Case(
         When(acknowledged_at__isnull=True, then=F("ack_due_at")), output_field=DateTimeField()
     )
     return qs.annotate(
-        q_severity=F("severity"),
+        q_severity=severity_rank(),
         q_assigned=Case(
             When(assignee__isnull=True, then=Value(0)),
             default=Value(1),
@@ -78,7 +94,7 @@ def _decode_keys(cursor: str, sort: Sort) -> list[Any]:
                 out.append(dt.datetime.fromisoformat(value))
             except ValueError:
                 raise BadCursor from None
-        elif name in ("id", "q_assigned"):
+        elif name in ("id", "q_assigned", "q_severity"):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise BadCursor
             out.append(value)

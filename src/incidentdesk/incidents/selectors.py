@@ -14,6 +14,7 @@ from incidentdesk.accounts.models import Role, User
 from incidentdesk.core.errors import NotFound, field_error
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import policy_of
+from incidentdesk.portal.search import incidents_matching
 
 from .lifecycle import Status
 from .models import Incident
@@ -108,7 +109,7 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
     if filters.q:
         text = filters.q.strip()
         match = REF.match(text)
-        qs = qs.filter(pk=int(match.group(1))) if match else qs.filter(title__icontains=text)
+        qs = qs.filter(pk=int(match.group(1))) if match else qs.filter(incidents_matching(text))
     return qs
 
 

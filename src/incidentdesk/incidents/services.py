@@ -97,6 +97,9 @@ def _compute_due(incident: Incident, policy: Policy) -> None:
     moments = [at for at, _, _, _ in _sla_moments(incident, policy)]
     open_ = incident.status not in lifecycle.FINISHED
     incident.sla_check_at = min(moments) if moments and open_ else None
+    from incidentdesk.reviews.selectors import review_check_day
+
+    incident.review_check_on = review_check_day(incident, policy)
 
 
 def _save(incident: Incident) -> None:

@@ -29,6 +29,7 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
+from incidentdesk.portal.search import incidents_matching
 
 from . import lifecycle, services
 from .kinds import label as kind_label
@@ -220,13 +221,12 @@ class QueueParams:
         )
 
     def search(self, qs: QuerySet[Incident]) -> QuerySet[Incident]:
-        """A reference finds that incident; otherwise every word must be in the title."""
+        """A reference finds that incident; otherwise every word must be in the title or the
+        description, read from the full-text index."""
         match = REF.match(self.q)
         if match:
             return qs.filter(pk=int(match.group(1)))
-        for word in self.q.split()[:8]:
-            qs = qs.filter(title__icontains=word)
-        return qs
+        return qs.filter(incidents_matching(self.q)) if self.q else qs
 
     def query(self, **override: str) -> str:
         values = {

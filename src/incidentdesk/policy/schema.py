@@ -197,12 +197,17 @@ class Ingest(_Strict):
         return self.severity.get(alert_severity.strip().lower())
 
 
+SEVERITY_KEY = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,9}$"
+
+
 class Policy(_Strict):
     organisation: Organisation
     intake: Intake = Intake()
     ingest: Ingest = Ingest()
     types: dict[Annotated[str, Field(pattern=KEY)], IncidentType] = Field(min_length=1)
-    severities: dict[Annotated[str, Field(pattern=r"^P[0-9]$")], Severity] = Field(min_length=1)
+    # a severity's name is stored on each incident (at most 10 characters); the order in which
+    # the policy lists its severities is their order, most severe first
+    severities: dict[Annotated[str, Field(pattern=SEVERITY_KEY)], Severity] = Field(min_length=1)
     impacts: dict[Annotated[str, Field(pattern=KEY)], ImpactLevel] = Field(min_length=1)
     matrix: dict[str, dict[str, str]]
     guidelines: list[Guideline] = []

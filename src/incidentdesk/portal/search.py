@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 
 from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 WORD = re.compile(r"[^\W_]{3,}")
 STOPWORDS = frozenset(
@@ -76,6 +78,34 @@ def terms(text: str) -> list[str]:
         if word not in STOPWORDS:
             seen.setdefault(word, None)
     return list(seen)[:MAX_TERMS]
+
+
+QUERY_WORD = re.compile(r"[^\W_]+")
+MAX_QUERY_WORDS = 8
+
+
+def incidents_matching(text: str) -> Q:
+    """A filter on incidents whose title or description has every word of `text` (each as
+    the start of a word, after stemming: "fail" finds "failed" and "failures"), read from the
+    full-text index on either database, so a search costs the same however many incidents
+    exist, even one that matches nothing. Text without a word to search matches nothing."""
+    words = [w for w in QUERY_WORD.findall(text.lower()) if w not in STOPWORDS]
+    words = list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
+    if not words:
+        return Q(pk__in=[])
+    # words are letters and digits only, so they cannot carry query syntax of their own
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{w}:*" for w in words)
+        # materialized, so the GIN index answers first whatever the planner guesses of the
+        # match count: never walking the newest incidents testing each one's document
+        sql = (
+            f"WITH m AS MATERIALIZED (SELECT i.id FROM incidents_incident i "
+            f"WHERE {PG_DOCUMENT} @@ to_tsquery('english', %s)) SELECT m.id FROM m"
+        )
+    else:
+        query = " AND ".join(f'"{w}"*' for w in words)
+        sql = "SELECT rowid FROM portal_incident_fts WHERE portal_incident_fts MATCH %s"
+    return Q(pk__in=RawSQL(sql, [query]))
 
 
 def ranked_incident_ids(

@@ -14,6 +14,7 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import FieldError, InvalidInput
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
+from incidentdesk.policy.selectors import active_policy
 
 from . import conformance, metrics
 from .models import ActionItem
@@ -129,8 +130,15 @@ def figures(by: User, first: dt.date, last: dt.date) -> dict[str, Any]:
         for a in ActionItem.objects.filter(incident__in=[i.pk for i in incidents])
     ]
     now = clock.now()
+    _, policy = active_policy()
     result = metrics.compute(
-        records, actions, start=first, end=last, now=now, today=local_date(now)
+        records,
+        actions,
+        start=first,
+        end=last,
+        now=now,
+        today=local_date(now),
+        severities=list(policy.severities),
     )
     result["conformance"] = conformance.aggregate(incidents, timelines)
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -138,7 +138,20 @@ def _grouped(
     return {name: stats(values) for name, values in sorted(groups.items())}
 
 
-def durations(records: list[IncidentRecord], months: list[str]) -> list[dict[str, Any]]:
+def by_policy_order(groups: dict[str, Any], severities: Sequence[str]) -> dict[str, Any]:
+    """Per-severity figures in the policy's order of severities (most severe first), then
+    severities the policy no longer has, then "uncategorized"; never sorted as strings."""
+    rank = {name: i for i, name in enumerate(severities)}
+
+    def key(name: str) -> tuple[int, int, str]:
+        return (name == "uncategorized", rank.get(name, len(rank)), name)
+
+    return {name: groups[name] for name in sorted(groups, key=key)}
+
+
+def durations(
+    records: list[IncidentRecord], months: list[str], severities: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     figures = []
     for d in DURATIONS:
         by_month = _grouped(records, d, lambda r: _month(r.reported_at))
@@ -149,9 +162,10 @@ def durations(records: list[IncidentRecord], months: list[str]) -> list[dict[str
                 "spans": d.spans,
                 "unit": "seconds",
                 "overall": asdict(stats(v for r in records if (v := _seconds(r, d)) is not None)),
-                "by_severity": {
-                    k: asdict(s) for k, s in _grouped(records, d, lambda r: r.severity).items()
-                },
+                "by_severity": by_policy_order(
+                    {k: asdict(s) for k, s in _grouped(records, d, lambda r: r.severity).items()},
+                    severities,
+                ),
                 "by_type": {
                     k: asdict(s) for k, s in _grouped(records, d, lambda r: r.type).items()
                 },
@@ -161,7 +175,9 @@ def durations(records: list[IncidentRecord], months: list[str]) -> list[dict[str
     return figures
 
 
-def sla_compliance(records: list[IncidentRecord], now: dt.datetime) -> list[dict[str, Any]]:
+def sla_compliance(
+    records: list[IncidentRecord], now: dt.datetime, severities: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Per target: met / judged. An incident is judged once its event happened or its target
     time passed without it; one still within its target is not counted yet."""
     figures = []
@@ -191,16 +207,21 @@ def sla_compliance(records: list[IncidentRecord], now: dt.datetime) -> list[dict
                 "met": met,
                 "total": judged,
                 "rate": rate(met, judged),
-                "by_severity": {
-                    k: {"met": m, "total": t, "rate": rate(m, t)}
-                    for k, (m, t) in sorted(per_severity.items())
-                },
+                "by_severity": by_policy_order(
+                    {
+                        k: {"met": m, "total": t, "rate": rate(m, t)}
+                        for k, (m, t) in per_severity.items()
+                    },
+                    severities,
+                ),
             }
         )
     return figures
 
 
-def counts(records: list[IncidentRecord], months: list[str]) -> dict[str, Any]:
+def counts(
+    records: list[IncidentRecord], months: list[str], severities: Sequence[str] = ()
+) -> dict[str, Any]:
     by_month = dict.fromkeys(months, 0)
     by_type: dict[str, int] = {}
     by_severity: dict[str, int] = {}
@@ -225,7 +246,7 @@ def counts(records: list[IncidentRecord], months: list[str]) -> dict[str, Any]:
         "total": len(records),
         "by_month": by_month,
         "by_type": dict(sorted(by_type.items())),
-        "by_severity": dict(sorted(by_severity.items())),
+        "by_severity": by_policy_order(by_severity, severities),
         "trend": trend,
     }
 
@@ -303,14 +324,16 @@ def compute(
     end: dt.date,
     now: dt.datetime,
     today: dt.date,
+    severities: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """`severities`: the policy's order of severities, most severe first."""
     months = months_between(start, end)
     return {
         "range": {"from": start.isoformat(), "to": end.isoformat()},
         "incidents": len(records),
-        "durations": durations(records, months),
-        "sla": sla_compliance(records, now),
-        "counts": counts(records, months),
+        "durations": durations(records, months, severities),
+        "sla": sla_compliance(records, now, severities),
+        "counts": counts(records, months, severities),
         "reopen": reopen_rate(records),
         "recurrence": recurrence(records),
         "action_items": action_items(actions, today),

@@ -126,6 +126,9 @@ class ActionItem(models.Model):
     # the due date a reminder was last written for, so each reminder is written once
     reminded_soon_for = models.DateField(null=True, blank=True)
     reminded_overdue_for = models.DateField(null=True, blank=True)
+    # the day the reminder check next has something to say about this item (due soon, then
+    # overdue): the periodic check reads only items due, through this index
+    remind_on = models.DateField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["due_date", "id"]

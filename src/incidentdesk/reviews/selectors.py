@@ -17,6 +17,7 @@ from incidentdesk.core.errors import field_error
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for, policy_for
+from incidentdesk.policy.schema import Policy
 
 from .models import ActionItem, ActionKind, ActionStatus, Review, ReviewState
 
@@ -42,6 +43,16 @@ def add_business_days(start: dt.date, days: int) -> dt.date:
         if current.weekday() < 5:
             days -= 1
     return current
+
+
+def review_check_day(incident: Incident, policy: Policy) -> dt.date | None:
+    """The day after a finished incident's required review falls due: the day the review-due
+    check first looks at it. None when its severity requires no review or it is not resolved."""
+    severity = policy.severities.get(incident.severity) if incident.severity else None
+    if incident.resolved_at is None or severity is None or not severity.review_required:
+        return None
+    due = add_business_days(local_date(incident.resolved_at), severity.review_due_business_days)
+    return due + dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -361,6 +361,7 @@ def action_item_create(
             due_date=due_date,
             created_by=by,
             created_at=clock.now(),
+            remind_on=due_date - REMIND_BEFORE,
         )
         timeline.append(
             incident,
@@ -409,6 +410,7 @@ def action_item_update(
             item.due_date = due_date
         if not changes:
             return item
+        item.remind_on = _remind_on(item)
         item.save()
         timeline.append(
             incident,
@@ -423,31 +425,54 @@ def action_item_update(
 # -- periodic reminders -----------------------------------------------------------------------
 
 REMIND_BEFORE = dt.timedelta(days=2)
+CHECK_BATCH = 200
+
+
+def _remind_on(item: ActionItem) -> dt.date | None:
+    """The next day a reminder is due for the item: two days before its due date, then the
+    day after it; none once both are written or the item is finished."""
+    if item.status not in UNFINISHED or item.reminded_overdue_for == item.due_date:
+        return None
+    if item.reminded_soon_for == item.due_date:
+        return item.due_date + dt.timedelta(days=1)
+    return item.due_date - REMIND_BEFORE
 
 
 def action_item_reminders() -> int:
     """Timeline entries "action_item_due_soon" and "action_item_overdue", once per due date.
+    Reads only the items whose `remind_on` has come (an index), so a run costs what is due,
+    not what exists. Safe to run concurrently: workers skip an item another is reminding of.
     Notifications pick them up from the timeline. Returns the number written."""
     today = local_date(clock.now())
     written = 0
-    candidates = ActionItem.objects.filter(
-        status__in=UNFINISHED, due_date__lte=today + REMIND_BEFORE
-    ).values_list("pk", flat=True)
-    for pk in list(candidates):
+    due = ActionItem.objects.filter(remind_on__lte=today).order_by("remind_on", "pk")
+    for pk, incident_id in list(due.values_list("pk", "incident_id")[:CHECK_BATCH]):
         with transaction.atomic():
-            item = ActionItem.objects.select_for_update().select_related("owner").get(pk=pk)
-            if item.status not in UNFINISHED:
+            # the incident first, then the item: the order every change to an item takes
+            incident = Incident.objects.select_for_update(skip_locked=True).filter(pk=incident_id)
+            locked = incident.first()
+            if locked is None:  # being changed meanwhile: the next run reminds
                 continue
-            if item.due_date < today and item.reminded_overdue_for != item.due_date:
-                kind, item.reminded_overdue_for = "action_item_overdue", item.due_date
-            elif item.due_date >= today and item.reminded_soon_for != item.due_date:
-                kind, item.reminded_soon_for = "action_item_due_soon", item.due_date
-            else:
+            item = (
+                ActionItem.objects.select_for_update(skip_locked=True)
+                .select_related("owner")
+                .filter(pk=pk, remind_on__lte=today)
+                .first()
+            )
+            if item is None:  # reminded by another worker meanwhile
                 continue
-            incident = Incident.objects.select_for_update().get(pk=item.incident_id)
+            kind = None
+            if item.status in UNFINISHED:
+                if item.due_date < today and item.reminded_overdue_for != item.due_date:
+                    kind, item.reminded_overdue_for = "action_item_overdue", item.due_date
+                elif item.due_date >= today and item.reminded_soon_for != item.due_date:
+                    kind, item.reminded_soon_for = "action_item_due_soon", item.due_date
+            item.remind_on = _remind_on(item)
             item.save()
+            if kind is None:
+                continue
             timeline.append(
-                incident,
+                locked,
                 kind=kind,
                 by=None,
                 data={
@@ -457,33 +482,47 @@ def action_item_reminders() -> int:
                     "due_date": item.due_date.isoformat(),
                 },
             )
-            incident.save()
+            locked.save()
             written += 1
     return written
 
 
 def review_due_check() -> int:
-    """A "review_due" entry, once, on each incident whose required review is past its due date."""
+    """A "review_due" entry, once, on each incident whose required review is past its due date.
+    Reads only the incidents whose `review_check_on` has come (an index), so a run costs what
+    is due, not every finished incident ever. Safe to run concurrently: workers skip an
+    incident another is checking. Returns the number written."""
     today = local_date(clock.now())
     written = 0
-    candidates = Incident.objects.filter(
-        status__in=[Status.RESOLVED, Status.CLOSED], resolved_at__isnull=False
-    ).values_list("pk", flat=True)
-    for pk in list(candidates):
+    due = Incident.objects.filter(review_check_on__lte=today).order_by("review_check_on", "pk")
+    for pk in list(due.values_list("pk", flat=True)[:CHECK_BATCH]):
         with transaction.atomic():
-            incident = Incident.objects.select_for_update().get(pk=pk)
-            need = review_requirement(incident)
-            if not need.required or need.satisfied or need.due is None or need.due >= today:
-                continue
-            key = need.due.isoformat()
-            if incident.timeline.filter(kind="review_due", data__due=key).exists():
-                continue
-            timeline.append(
-                incident,
-                kind="review_due",
-                by=None,
-                data={"due": key, "severity": incident.severity},
+            incident = (
+                Incident.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, review_check_on__lte=today)
+                .first()
             )
-            incident.save()
-            written += 1
+            if incident is None:  # checked by another worker meanwhile
+                continue
+            need = review_requirement(incident)
+            finished = incident.status in (Status.RESOLVED, Status.CLOSED)
+            if need.required and not need.satisfied and need.due is not None and finished:
+                if need.due >= today:  # not yet: look again the day after it falls due
+                    incident.review_check_on = need.due + dt.timedelta(days=1)
+                    incident.save(update_fields=["review_check_on"])
+                    continue
+                key = need.due.isoformat()
+                if not incident.timeline.filter(kind="review_due", data__due=key).exists():
+                    timeline.append(
+                        incident,
+                        kind="review_due",
+                        by=None,
+                        data={"due": key, "severity": incident.severity},
+                    )
+                    incident.review_check_on = None
+                    incident.save()
+                    written += 1
+                    continue
+            incident.review_check_on = None
+            incident.save(update_fields=["review_check_on"])
     return written

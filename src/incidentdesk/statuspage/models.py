@@ -160,7 +160,8 @@ class Maintenance(models.Model):
     class Meta:
         ordering = ["scheduled_for", "id"]
         indexes = [
-            models.Index(fields=["status", "scheduled_for"], name="sp_maintenance_status_for")
+            models.Index(fields=["status", "scheduled_for"], name="sp_maintenance_status_for"),
+            models.Index(fields=["status", "scheduled_until"], name="sp_maintenance_status_until"),
         ]
 
 

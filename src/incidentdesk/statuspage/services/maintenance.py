@@ -222,28 +222,37 @@ def _maintenance_move(
     return update
 
 
+MAINTENANCE_BATCH = 200
+
+
 def maintenance_tick() -> int:
-    """Start the windows that have begun and complete the ones that have ended. Idempotent:
-    run by the worker every cycle."""
+    """Start the windows that have begun and complete the ones that have ended. Reads only the
+    windows due a move, through the (status, scheduled_for) and (status, scheduled_until)
+    indexes, so a run costs what is due, not every window ever held. Safe to run concurrently
+    and repeatedly: workers skip a window another is moving. Returns the number moved."""
     now = clock.now()
     moved = 0
     starting = Maintenance.objects.filter(
         status=MaintenanceStatus.SCHEDULED, scheduled_for__lte=now, scheduled_until__gt=now
     )
-    for pk in starting.values_list("pk", flat=True):
-        with transaction.atomic():
-            current = Maintenance.objects.select_for_update().get(pk=pk)
-            if current.status == MaintenanceStatus.SCHEDULED:
-                _maintenance_move(current, MaintenanceStatus.IN_PROGRESS, "", None)
-                moved += 1
-    ending = Maintenance.objects.exclude(status=MaintenanceStatus.COMPLETED).filter(
-        scheduled_until__lte=now
+    ending = Maintenance.objects.filter(
+        status__in=[
+            MaintenanceStatus.SCHEDULED,
+            MaintenanceStatus.IN_PROGRESS,
+            MaintenanceStatus.VERIFYING,
+        ],
+        scheduled_until__lte=now,
     )
-    for pk in ending.values_list("pk", flat=True):
-        with transaction.atomic():
-            current = Maintenance.objects.select_for_update().get(pk=pk)
-            if current.status != MaintenanceStatus.COMPLETED:
-                _maintenance_move(current, MaintenanceStatus.COMPLETED, "", None)
+    for due, target in (
+        (starting, MaintenanceStatus.IN_PROGRESS),
+        (ending, MaintenanceStatus.COMPLETED),
+    ):
+        for pk in list(due.values_list("pk", flat=True)[:MAINTENANCE_BATCH]):
+            with transaction.atomic():
+                current = due.select_for_update(skip_locked=True).filter(pk=pk).first()
+                if current is None:  # moved by another worker meanwhile
+                    continue
+                _maintenance_move(current, target, "", None)
                 moved += 1
     return moved
 
