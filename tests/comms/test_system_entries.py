@@ -62,7 +62,7 @@ def test_open_page_shows_deliveries_without_asking_to_reload(client, db, smtp, m
     response = client.get(live)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "public_update by email to" in html
+    assert "Stakeholder update by email to" in html
     assert "was just updated" not in html
 
     s.incident_add_note(by=member, incident=incident.ref, body="Rollback started")

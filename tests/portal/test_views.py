@@ -242,3 +242,14 @@ def test_our_incidents_shows_the_latest_public_update(client, reported, stakehol
     )
     page = as_user(client, stakeholder).get("/portal/").content.decode()
     assert "We are on it." in page
+
+
+def test_checklist_when_not_sure_is_short_and_general(client, stakeholder):
+    text = as_user(client, stakeholder).get("/portal/checklist/").content.decode()
+    # not every kind's items: nothing that belongs to maintenance or to slowness alone
+    assert "The maintenance window" not in text
+    assert "How slow (seconds, timeouts)" not in text
+    assert "When it started" in text
+    assert "Which service or page is affected" in text
+    report = client.get("/portal/report/").content.decode()
+    assert "The maintenance window" not in report

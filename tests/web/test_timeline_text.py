@@ -21,7 +21,7 @@ from incidentdesk.policy.selectors import active_policy
                 "audience": "manager",
                 "recipient": "m@x.test",
             },
-            "reported by email to manager m@x.test",
+            "Reported by email to Managers m@x.test",
         ),
         (
             "delivery_failed",
@@ -31,7 +31,7 @@ from incidentdesk.policy.selectors import active_policy
                 "recipient": "https://h.test",
                 "error": "HTTP 500",
             },
-            "resolved by webhook to https://h.test: HTTP 500",
+            "Resolved by webhook to https://h.test: HTTP 500",
         ),
         ("stakeholder_comment", {"body": "Still broken"}, "Commented: Still broken"),
         ("org_joined", {"organisation": "Contoso", "from": None}, "Contoso is affected too"),

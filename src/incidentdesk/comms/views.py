@@ -19,6 +19,7 @@ from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
 from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents import services as incident_services
+from incidentdesk.incidents.kinds import trigger_label
 from incidentdesk.incidents.models import PublicStatus
 from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
@@ -310,7 +311,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             return redirect("comms:preferences")
     off = set(pref.muted) if pref else set()
     rows = [
-        (t, t.replace("_", " "), [(c, f"{t}:{c}" not in off) for c in services.PERSON_CHANNELS])
+        (t, trigger_label(t), [(c, f"{t}:{c}" not in off) for c in services.PERSON_CHANNELS])
         for t in NOTIFICATION_TRIGGERS
     ]
     return render(

@@ -100,6 +100,8 @@ KINDS: dict[str, Kind] = {
     "review_started": Kind("Review started"),
     "review_submitted": Kind("Review submitted"),
     "review_commented": Kind("Review comment"),
+    "review_edited": Kind("Review edited"),
+    "review_revised": Kind("Review revised"),
     "review_published": Kind("Review published"),
     "review_waived": Kind("Review waived"),
     "review_due": Kind("Review due"),
@@ -123,6 +125,31 @@ def kind_of(code: str) -> Kind:
 
 def label(code: str) -> str:
     return kind_of(code).label
+
+
+# who a notification went to (comms), in words
+RECIPIENT_LABELS = {
+    "manager": "Managers",
+    "team": "The team",
+    "assignee": "The assignee",
+    "reporter": "The reporter",
+    "stakeholders": "Stakeholders",
+    "subscribers": "Status page subscribers",
+}
+
+# a delivery sent by hand rather than by a timeline entry
+DIRECT_TRIGGER_LABEL = "Sent directly"
+
+
+def trigger_label(code: str) -> str:
+    """A notification trigger is the kind of entry that caused it: its label is the kind's."""
+    return label(code) if code else DIRECT_TRIGGER_LABEL
+
+
+def recipient_label(code: str) -> str:
+    if not code:
+        return "—"
+    return RECIPIENT_LABELS.get(code, code.replace("_", " ").capitalize())
 
 
 def kinds_shown_to(audience: Audience) -> list[str]:

@@ -18,6 +18,24 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
+# every status in words, in the order of the lifecycle: pages show these, never the codes
+STATUS_LABELS: dict[Status, str] = {
+    Status.REPORTED: "Reported",
+    Status.TRIAGED: "Triaged",
+    Status.INVESTIGATING: "Investigating",
+    Status.IDENTIFIED: "Identified",
+    Status.MONITORING: "Monitoring",
+    Status.RESOLVED: "Resolved",
+    Status.CLOSED: "Closed",
+    Status.REJECTED: "Rejected",
+}
+
+
+def status_label(code: str) -> str:
+    """The status in words; an unknown code is shown as words from its letters."""
+    return STATUS_LABELS.get(code, code.replace("_", " ").capitalize())  # type: ignore[call-overload]
+
+
 S = Status
 WORKING = frozenset({S.TRIAGED, S.INVESTIGATING, S.IDENTIFIED, S.MONITORING})
 OPEN = frozenset({S.REPORTED} | WORKING)
@@ -65,3 +83,14 @@ def check_transition(current: str, target: str) -> Status:
 
 def reopen_target(current: str, was_categorized: bool) -> Status:
     return S.INVESTIGATING if was_categorized else S.REPORTED
+
+
+def manual_choices(current: Status) -> list[tuple[Status, str, bool]]:
+    """The statuses a member may pick by hand, in the order of the lifecycle: (status, label,
+    selected). The current status leads the choice when it is one of them."""
+    allowed = allowed_from(current) & MANUAL_STATUSES
+    return [
+        (s, STATUS_LABELS[s], s == current)
+        for s in Status
+        if s in allowed or (s == current and s in MANUAL_STATUSES)
+    ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from incidentdesk.accounts.models import User
+from incidentdesk.incidents.kinds import recipient_label, trigger_label
+from incidentdesk.incidents.lifecycle import status_label
 from incidentdesk.policy.schema import Policy
 
 from .models import TimelineEntry
@@ -19,7 +22,7 @@ def describe(entry: TimelineEntry, policy: Policy) -> str:
         )
     if kind == "acknowledged":
         text = "Acknowledged" + (" late" if d.get("late") else "")
-        return text + (f"; assigned to {d['assignee']}" if d.get("assignee") else "")
+        return text + (f"; assigned to {_name(d['assignee'])}" if d.get("assignee") else "")
     if kind == "info_requested":
         return f"Asked the reporter: {d.get('question', '')}"
     if kind == "info_provided":
@@ -39,15 +42,15 @@ def describe(entry: TimelineEntry, policy: Policy) -> str:
     if kind == "severity_changed":
         return f"Severity {d.get('from')} → {d.get('to')}"
     if kind == "assigned":
-        return f"Assigned to {d.get('to') or 'nobody'}" + (
-            f" (was {d['from']})" if d.get("from") else ""
+        return f"Assigned to {_name(d.get('to')) or 'nobody'}" + (
+            f" (was {_name(d['from'])})" if d.get("from") else ""
         )
     if kind == "status_changed":
-        return f"Status {d.get('from')} → {d.get('to')}"
+        return f"Status {_status(d.get('from'))} → {_status(d.get('to'))}"
     if kind == "note":
         return "Wrote an internal note"
     if kind == "public_update":
-        return f"Stakeholder update ({d.get('status')}): {d.get('body', '')}"
+        return f"Stakeholder update ({_status(d.get('status'))}): {d.get('body', '')}"
     if kind == "task_updated":
         text = f"“{d.get('title')}”: {d.get('from')} → {d.get('to')}"
         return text + (f". Reason: {d['reason']}" if d.get("reason") else "")
@@ -59,7 +62,7 @@ def describe(entry: TimelineEntry, policy: Policy) -> str:
         text = f"Rejected: {d.get('reason', '')}"
         return text + (f" (duplicate of {d['duplicate_of']})" if d.get("duplicate_of") else "")
     if kind == "reopened":
-        return f"Reopened as {d.get('to')}: {d.get('reason', '')}"
+        return f"Reopened as {_status(d.get('to'))}: {d.get('reason', '')}"
     if kind in ("sla_due_soon", "sla_breached"):
         return f"{d.get('target', '').capitalize()} target {'due soon' if kind == 'sla_due_soon' else 'breached'}"
     return _describe_other(kind, d)
@@ -68,8 +71,9 @@ def describe(entry: TimelineEntry, policy: Policy) -> str:
 def _describe_other(kind: str, d: dict[str, Any]) -> str:
     """Entries written by the communication plan, the portal, the status page and reviews."""
     if kind in ("delivered", "delivery_failed"):
-        who = " ".join(str(p) for p in (d.get("audience"), d.get("recipient")) if p)
-        text = f"{d.get('trigger') or 'Message'} by {d.get('channel')} to {who}"
+        audience = recipient_label(str(d["audience"])) if d.get("audience") else ""
+        who = " ".join(str(p) for p in (audience, d.get("recipient")) if p)
+        text = f"{trigger_label(str(d.get('trigger') or ''))} by {d.get('channel')} to {who}"
         return text + (f": {d['error']}" if kind == "delivery_failed" and d.get("error") else "")
     if kind == "stakeholder_comment":
         return f"Commented: {d.get('body', '')}"
@@ -86,10 +90,22 @@ def _describe_other(kind: str, d: dict[str, Any]) -> str:
         return f"{verb} {d.get('incident')}: the same problem"
     if kind == "merged":
         return f"Merged {d.get('duplicate')} into this incident"
+    if kind == "statuspage_component_linked":
+        status = str(d.get("status", "")).replace("_", " ")
+        return f"{d.get('component')} marked {status}" + (
+            f" (was {str(d['previous']).replace('_', ' ')})" if d.get("previous") else ""
+        )
+    if kind in REVIEW_TEXT:
+        text = REVIEW_TEXT[kind]
+        if d.get("sections"):
+            text += ": " + ", ".join(str(s).replace("_", " ") for s in d["sections"])
+        return text + (f" (revision {d['revision']})" if d.get("revision") else "")
     if kind == "review_waived":
         return f"Review waived: {d.get('reason', '')}"
     if kind == "action_item_added":
-        return f"Action item “{d.get('title')}” for {d.get('owner')}, due {d.get('due_date')}"
+        return (
+            f"Action item “{d.get('title')}” for {_name(d.get('owner'))}, due {d.get('due_date')}"
+        )
     if kind == "statuspage_published":
         return "Published on the status page" + (" (summary only)" if d.get("summary_only") else "")
     if kind == "maintenance_scheduled":
@@ -101,7 +117,32 @@ def _describe_other(kind: str, d: dict[str, Any]) -> str:
     if kind == "maintenance_updated":
         status = str(d.get("status", "")).replace("_", " ")
         return f"“{d.get('name')}” is {status}" + (f": {d['body']}" if d.get("body") else "")
-    return ", ".join(f"{k}: {v}" for k, v in d.items() if isinstance(v, str | int | float))
+    # an entry without words of its own shows its words: names, titles and texts, never keys
+    return ", ".join(str(d[k]) for k in PLAIN_FIELDS if isinstance(d.get(k), str) and d[k])
+
+
+REVIEW_TEXT = {
+    "review_started": "Started the review",
+    "review_edited": "Edited the review",
+    "review_revised": "Revised the published review",
+    "review_submitted": "Submitted the review for approval",
+    "review_published": "Published the review",
+}
+
+# the fields an undescribed entry may show, in this order
+PLAIN_FIELDS = ("name", "title", "component", "organisation", "summary", "body", "reason", "note")
+
+
+def _name(email: Any) -> str:
+    """A person by name where one is known; entries keep the address they were written with."""
+    if not email:
+        return ""
+    user = User.objects.filter(email=str(email)).first()
+    return user.display_name if user is not None else str(email)
+
+
+def _status(code: Any) -> str:
+    return status_label(str(code or "")).lower()
 
 
 def _utc(value: Any) -> str:

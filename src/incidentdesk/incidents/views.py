@@ -164,7 +164,7 @@ def sla_summary(clocks: list[SlaClock]) -> str:
 
 # -- the queue -----------------------------------------------------------------------------
 
-STATUS_CHOICES = [("open", "Open")] + [(s.value, s.value.capitalize()) for s in Status]
+STATUS_CHOICES = [("open", "Open")] + [(s.value, lifecycle.status_label(s)) for s in Status]
 STATUS_CHOICES.append(("all", "All"))
 
 
@@ -355,6 +355,7 @@ class TriageState:
     suggested: str | None
     suggested_impact: str | None
     reason: str = ""
+    suggested_impact_label: str = ""
 
     @property
     def overridden(self) -> bool:
@@ -382,8 +383,15 @@ def triage_state(incident: Incident, policy: Policy, data: QueryDict | None) -> 
     # follow the suggestion until the member picks another severity on purpose
     if suggested and (not severity or severity == previous_suggestion):
         severity = suggested
+    impact_kind = policy.impacts.get(suggested_impact or "")
     return TriageState(
-        type_key, impact, severity, suggested, suggested_impact, data.get("reason", "")
+        type_key,
+        impact,
+        severity,
+        suggested,
+        suggested_impact,
+        data.get("reason", ""),
+        impact_kind.label if impact_kind else "",
     )
 
 
@@ -506,7 +514,7 @@ def _incident_context(
         "kinds": [(k, kind_label(k)) for k in kinds],
         "kind": kind,
         "show": show,
-        "manual_statuses": sorted(lifecycle.allowed_from(status) & lifecycle.MANUAL_STATUSES),
+        "manual_statuses": lifecycle.manual_choices(status),
         "team": User.objects.filter(
             is_active=True, role__in=["admin", "manager", "member"]
         ).order_by("email"),

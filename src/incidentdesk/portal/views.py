@@ -101,13 +101,21 @@ def _checklist(problem_type: str) -> list[str]:
     kind = policy.types.get(problem_type)
     if kind is not None:
         return list(kind.required_information)
-    # before a kind is chosen: what every kind asks for
-    seen: dict[str, None] = {}
-    for t in policy.types.values():
-        if not t.private:
-            for item in t.required_information:
-                seen.setdefault(item, None)
-    return list(seen)
+    # before a kind is chosen: what every kind asks for, or a short general list
+    lists = [t.required_information for t in policy.types.values() if not t.private]
+    common = (
+        [item for item in lists[0] if all(item in other for other in lists[1:])] if lists else []
+    )
+    return common if len(common) >= 2 else list(GENERAL_CHECKLIST)
+
+
+# what helps the team with any kind of problem, when the reporter is not sure of the kind
+GENERAL_CHECKLIST = (
+    "What you were trying to do and what happened instead",
+    "When it started",
+    "Which service or page is affected",
+    "How many of your users are affected",
+)
 
 
 @require_GET

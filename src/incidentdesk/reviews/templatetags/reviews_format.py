@@ -3,8 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
-from django.utils import dateformat, timezone
 
+from incidentdesk.core.templatetags.incidentdesk import when as core_when
 from incidentdesk.reviews.charts import percent_text
 
 register = template.Library()
@@ -21,12 +21,6 @@ def signed(value: int) -> str:
 
 
 @register.filter
-def when(value: str | None) -> str:
-    """An ISO timestamp as the pages show times ("6 Mar 2026 10:05")."""
-    if not value:
-        return "–"
-    try:
-        at = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    return dateformat.format(timezone.localtime(at), "j M Y H:i")
+def when(value: dt.datetime | dt.date | str | None) -> str:
+    """A moment as every page writes it ("6 Mar 2026 10:05 UTC"); a dash when there is none."""
+    return core_when(value) or "–"
