@@ -29,7 +29,11 @@ SEARCH = sys.argv[1:2] == ["--search"]
 ARGS = sys.argv[2:] if SEARCH else sys.argv[1:]
 TOTAL = int(ARGS[0]) if ARGS else 100_000
 OPEN_SHARE = float(ARGS[1]) if len(ARGS) > 1 and not SEARCH else 0.02
-SEARCH_SIZES = (int(ARGS[0]) if ARGS else 1_000, int(ARGS[1]) if len(ARGS) > 1 else 100_000)
+SEARCH_SIZES = (
+    (int(ARGS[0]) if ARGS else 1_000, int(ARGS[1]) if len(ARGS) > 1 else 100_000)
+    if SEARCH
+    else (0, 0)
+)
 REPEAT = 15
 
 TEMP_DIR = None

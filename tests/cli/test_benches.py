@@ -38,6 +38,12 @@ def test_queue_bench_runs():
     assert "incident page" in out
 
 
+def test_queue_search_bench_runs():
+    out = _bench("queue.py", "--search", "50", "120")
+    assert "searches matching nothing" in out
+    assert "ratio" in out
+
+
 def test_fanout_bench_runs():
     out = _bench("fanout.py", "40", "1")
     assert "recipients: 40" in out
