@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,20 +167,7 @@ def subscribe_email(
 ) -> Requested:
     """Anyone may ask; nothing is sent but one confirmation mail per address and hour, and
     nothing changes until the link in it is followed."""
-    errors: list[FieldError] = []
-    address = ""
-    targets: list[Component] = []
-    try:
-        address = clean_email(email)
-    except InvalidInput as exc:
-        errors.extend(exc.errors)
-    try:
-        targets = _components(components)
-    except InvalidInput as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise InvalidInput("The subscription was not made.", errors)
-    return _request(SubscriberKind.EMAIL, address, targets, client)
+    return _ask(SubscriberKind.EMAIL, clean_email, email, components, client)
 
 
 def subscribe_webhook(
@@ -187,11 +175,22 @@ def subscribe_webhook(
 ) -> Requested:
     """A webhook subscriber: its URL is sent a confirmation (the link to follow and the
     secret its notices will be signed with); nothing else goes there until it is followed."""
+    return _ask(SubscriberKind.WEBHOOK, clean_webhook_url, url, components, client)
+
+
+def _ask(
+    kind: str,
+    clean_target: Callable[[str], str],
+    target: str,
+    components: list[int | str] | None,
+    client: str,
+) -> Requested:
+    """Checks the address and the components together, naming every problem at once."""
     errors: list[FieldError] = []
-    clean = ""
+    cleaned = ""
     targets: list[Component] = []
     try:
-        clean = clean_webhook_url(url)
+        cleaned = clean_target(target)
     except InvalidInput as exc:
         errors.extend(exc.errors)
     try:
@@ -200,7 +199,7 @@ def subscribe_webhook(
         errors.extend(exc.errors)
     if errors:
         raise InvalidInput("The subscription was not made.", errors)
-    return _request(SubscriberKind.WEBHOOK, clean, targets, client)
+    return _request(kind, cleaned, targets, client)
 
 
 def _request(kind: str, address: str, targets: list[Component], client: str) -> Requested:
