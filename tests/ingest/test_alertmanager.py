@@ -172,5 +172,11 @@ def test_a_real_alertmanager_opens_deduplicates_and_resolves(alertmanager):
     wait_for(
         lambda: Alert.objects.get(integration=pagerduty).status == "resolved", "PagerDuty resolve"
     )
+    # on SQLite the live server shares the test's in-memory connection, so the alert's new
+    # status can be read before the same transaction has written the incident's entry
+    wait_for(
+        lambda: page_incident.timeline.filter(kind="alerts_resolved").exists(),
+        "PagerDuty resolve on the timeline",
+    )
     assert page_incident.timeline.filter(kind="alerts_resolved").count() == 1
     assert Incident.objects.count() == 2
