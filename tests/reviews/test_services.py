@@ -10,12 +10,12 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, InvalidInput, PermissionDenied
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.steps import policy_steps
+from incidentdesk.incidents.steps import policy_steps, step_facts
 from incidentdesk.reviews import services as rs
 from incidentdesk.reviews.blameless import check
 from incidentdesk.reviews.conformance import aggregate, incident_conformance
 from incidentdesk.reviews.models import ActionItem, Review, ReviewRevision
-from incidentdesk.reviews.selectors import add_business_days, review_requirement, timelines_of
+from incidentdesk.reviews.selectors import add_business_days, review_requirement
 
 from .helpers import at, worked_incident
 
@@ -299,7 +299,7 @@ def test_conformance_shows_the_incident_that_skipped_step_3(p1, member):
         assert outcome[3].missed and outcome[3].state == "late"
         assert outcome[1].on_time and outcome[2].on_time and outcome[4].on_time
         incidents = [Incident.objects.get(pk=p1.pk), Incident.objects.get(pk=skipped.pk)]
-        report = aggregate(incidents, timelines_of(incidents))
+        report = aggregate(incidents, step_facts(incidents))
     step3 = report["steps"][2]
     assert step3["by_severity"][0]["text"] == (
         "manager informed and stakeholders notified within 30m for P1: 1 of 2"

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
+
 from incidentdesk.core import clock
 
 from .lifecycle import Status
@@ -54,14 +56,77 @@ def _state(entry: TimelineEntry | None, due: dt.datetime | None, now: dt.datetim
     return LATE if due is not None and now > due else PENDING
 
 
-def policy_steps(incident: Incident, entries: list[TimelineEntry] | None = None) -> list[StepState]:
+# the entries the steps read in full: people's actions, bounded by what people do. Deliveries,
+# thousands after one public update, are read only as the first one of each sort (StepFacts).
+STEP_KINDS = (
+    "reported", "acknowledged", "categorized", "info_requested", "info_provided", "note",
+    "manager_notified", "public_update", "stakeholders_notified", "resolved", "reopened",
+    "resolution_notified", "closed", "review_published", "review_waived",
+)  # fmt: skip
+INTERNAL_AUDIENCES = ("manager", "team")
+EXTERNAL_AUDIENCES = ("stakeholders", "subscribers")
+
+
+@dataclass
+class StepFacts:
+    """What the steps need of one incident's timeline: its entries of STEP_KINDS in order,
+    and the first deliveries to the team, to the stakeholders and of the last resolution."""
+
+    entries: list[TimelineEntry]
+    internal_delivery: TimelineEntry | None = None
+    external_delivery: TimelineEntry | None = None
+    resolution_delivery: TimelineEntry | None = None
+
+
+def _first_delivery_id(**where: Any) -> Subquery:
+    rows = TimelineEntry.objects.filter(incident=OuterRef("pk"), kind="delivered", **where)
+    return Subquery(rows.order_by("seq").values("id")[:1])
+
+
+def step_facts(incidents: list[Incident]) -> dict[int, StepFacts]:
+    """StepFacts for each incident in three queries, however long the timelines: each first
+    delivery is one walk of the (incident, kind, seq) index that stops at its first match."""
+    ids = [i.pk for i in incidents]
+    facts = {pk: StepFacts([]) for pk in ids}
+    for entry in TimelineEntry.objects.filter(incident__in=ids, kind__in=STEP_KINDS).order_by(
+        "incident_id", "seq"
+    ):
+        facts[entry.incident_id].entries.append(entry)
+    last_resolved = (
+        TimelineEntry.objects.filter(incident=OuterRef(OuterRef("pk")), kind="resolved")
+        .order_by("-seq")
+        .values("seq")[:1]
+    )
+    firsts = (
+        Incident.objects.filter(pk__in=ids)
+        .annotate(
+            internal=_first_delivery_id(data__audience__in=INTERNAL_AUDIENCES),
+            external=_first_delivery_id(data__audience__in=EXTERNAL_AUDIENCES),
+            resolution=_first_delivery_id(
+                data__trigger="resolved", seq__gt=Subquery(last_resolved)
+            ),
+        )
+        .values_list("pk", "internal", "external", "resolution")
+    )
+    wanted = {pk: found for pk, *found in firsts}
+    found = TimelineEntry.objects.in_bulk([i for row in wanted.values() for i in row if i])
+    for pk, (internal, external, resolution) in wanted.items():
+        fact = facts[pk]
+        fact.internal_delivery = found.get(internal) if internal else None
+        fact.external_delivery = found.get(external) if external else None
+        fact.resolution_delivery = found.get(resolution) if resolution else None
+    return facts
+
+
+def policy_steps(incident: Incident, facts: StepFacts | None = None) -> list[StepState]:
     """Done / pending / late for each step, with the entry that completed it.
 
     A step done after its target is "late"; a step not done and past its target is "late" too;
     `done_at` tells the two apart.
     """
-    if entries is None:
-        entries = list(incident.timeline.order_by("seq"))
+    if facts is None:
+        facts = step_facts([incident])[incident.pk]
+    entries = facts.entries
     now = clock.now()
     policy = policy_for(incident)
     sla = policy.sla_for(incident.severity or None, incident.type)
@@ -87,13 +152,9 @@ def policy_steps(incident: Incident, entries: list[TimelineEntry] | None = None)
     categorize.state = _state(cat, categorize.due_at, now)
     _mark(categorize, cat)
 
-    internal = _earliest(
-        _first(entries, {"note", "manager_notified"}),
-        _first_delivery(entries, audiences={"manager", "team"}),
-    )
+    internal = _earliest(_first(entries, {"note", "manager_notified"}), facts.internal_delivery)
     external = _earliest(
-        _first(entries, {"public_update", "stakeholders_notified"}),
-        _first_delivery(entries, audiences={"stakeholders", "subscribers"}),
+        _first(entries, {"public_update", "stakeholders_notified"}), facts.external_delivery
     )
     communicate.due_at = incident.reported_at + sla.first_update
     if internal and external:
@@ -123,9 +184,10 @@ def policy_steps(incident: Incident, entries: list[TimelineEntry] | None = None)
             {"public_update", "resolution_notified"},
             after=resolved.at,
         )
-        announced = _earliest(
-            announced, _first_delivery(entries, triggers={"resolved"}, after=resolved.at)
-        )
+        delivery = facts.resolution_delivery
+        if delivery is not None and delivery.at < resolved.at:
+            delivery = None
+        announced = _earliest(announced, delivery)
         inform.due_at = resolved.at + sla.first_update
         inform.state = _state(announced, inform.due_at, now)
         _mark(inform, announced)
@@ -165,26 +227,6 @@ def _last_resolution(entries: list[TimelineEntry]) -> TimelineEntry | None:
 def _mark(step: StepState, entry: TimelineEntry | None) -> None:
     if entry is not None:
         step.done_at, step.entry_seq = entry.at, entry.seq
-
-
-def _first_delivery(
-    entries: list[TimelineEntry],
-    *,
-    audiences: set[str] | None = None,
-    triggers: set[str] | None = None,
-    after: dt.datetime | None = None,
-) -> TimelineEntry | None:
-    """The first message delivered (by the communication plan) to one of `audiences` or for
-    one of `triggers`."""
-    for entry in entries:
-        if entry.kind != "delivered" or (after is not None and entry.at < after):
-            continue
-        if audiences is not None and entry.data.get("audience") not in audiences:
-            continue
-        if triggers is not None and entry.data.get("trigger") not in triggers:
-            continue
-        return entry
-    return None
 
 
 def _earliest(*found: TimelineEntry | None) -> TimelineEntry | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incidentdesk.incidents.lifecycle import Status
-from incidentdesk.incidents.models import Incident, TimelineEntry
+from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.incidents.steps import (
     DONE,
@@ -15,6 +15,7 @@ from incidentdesk.incidents.steps import (
     NOT_APPLICABLE,
     PENDING,
     STEP_NAMES,
+    StepFacts,
     policy_steps,
 )
 from incidentdesk.policy.schema import Policy, format_duration
@@ -55,13 +56,11 @@ def target_text(number: int, policy: Policy, severity: str | None) -> str:
     )
 
 
-def incident_conformance(
-    incident: Incident, entries: list[TimelineEntry] | None = None
-) -> list[StepOutcome]:
+def incident_conformance(incident: Incident, facts: StepFacts | None = None) -> list[StepOutcome]:
     """A step is missed when it was late, or still not done once the incident is closed."""
     closed = incident.status == Status.CLOSED
     outcomes = []
-    for step in policy_steps(incident, entries):
+    for step in policy_steps(incident, facts):
         missed = step.state == LATE or (step.state == PENDING and closed)
         outcomes.append(
             StepOutcome(
@@ -78,9 +77,7 @@ def incident_conformance(
     return outcomes
 
 
-def aggregate(
-    incidents: list[Incident], timelines: dict[int, list[TimelineEntry]]
-) -> dict[str, Any]:
+def aggregate(incidents: list[Incident], facts: dict[int, StepFacts]) -> dict[str, Any]:
     """For each step and severity: on time / judged, with the incidents that missed it.
     A step is judged once it is done or missed; one still running is not counted yet."""
     table: dict[int, dict[str, dict[str, Any]]] = {n: {} for n in range(1, 7)}
@@ -88,7 +85,7 @@ def aggregate(
     for incident in incidents:
         policy = policy_for(incident)
         severity = incident.severity or "uncategorized"
-        for outcome in incident_conformance(incident, timelines.get(incident.pk)):
+        for outcome in incident_conformance(incident, facts.get(incident.pk)):
             if outcome.state == NOT_APPLICABLE or not (
                 outcome.on_time or outcome.missed or outcome.done_at
             ):

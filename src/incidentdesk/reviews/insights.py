@@ -1,5 +1,7 @@
 """The figures behind the insights pages, the API and the exports: read the incidents of a
-date range and their timelines, turn them into records, and compute."""
+date range and the few entries of their timelines the figures need (`steps.step_facts`: the
+people's actions and the first delivery of each sort, never every delivery), turn them into
+records, and compute."""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import FieldError, InvalidInput
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
+from incidentdesk.incidents.steps import step_facts
 from incidentdesk.policy.selectors import active_policy
 
 from . import conformance, metrics
 from .models import ActionItem
-from .selectors import components_of, incidents_reported_between, local_date, timelines_of
+from .selectors import components_of, incidents_reported_between, local_date
 
 DEFAULT_DAYS = 180
 MAX_DAYS = 3 * 366
@@ -63,7 +66,8 @@ def _bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def record_of(
     incident: Incident, entries: list[TimelineEntry], components: frozenset[str] | None
 ) -> metrics.IncidentRecord:
-    """The timestamps of an incident, from its timeline only."""
+    """The timestamps of an incident, from its timeline only: `entries` are its entries of
+    `steps.STEP_KINDS` in order (the people's actions, never its deliveries)."""
     first: dict[str, dt.datetime] = {}
     resolved: dt.datetime | None = None
     ever_resolved, reopened = False, 0
@@ -111,12 +115,12 @@ def figures(by: User, first: dt.date, last: dt.date) -> dict[str, Any]:
     require(by, "insights.view")
     start, end = _bounds(first, last)
     incidents = list(incidents_reported_between(start, end))
-    timelines = timelines_of(incidents)
+    facts = step_facts(incidents)
     links = components_of(incidents)
     records = [
         record_of(
             i,
-            timelines[i.pk],
+            facts[i.pk].entries,
             frozenset(links.get(i.pk, ())) if links is not None else None,
         )
         for i in incidents
@@ -140,5 +144,5 @@ def figures(by: User, first: dt.date, last: dt.date) -> dict[str, Any]:
         today=local_date(now),
         severities=list(policy.severities),
     )
-    result["conformance"] = conformance.aggregate(incidents, timelines)
+    result["conformance"] = conformance.aggregate(incidents, facts)
     return result

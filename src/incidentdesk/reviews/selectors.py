@@ -192,15 +192,6 @@ def incidents_reported_between(start: dt.datetime, end: dt.datetime) -> QuerySet
     )
 
 
-def timelines_of(incidents: list[Incident]) -> dict[int, list[TimelineEntry]]:
-    by_incident: dict[int, list[TimelineEntry]] = {i.pk: [] for i in incidents}
-    for entry in TimelineEntry.objects.filter(incident__in=[i.pk for i in incidents]).order_by(
-        "incident_id", "seq"
-    ):
-        by_incident[entry.incident_id].append(entry)
-    return by_incident
-
-
 def components_of(incidents: list[Incident]) -> dict[int, set[str]] | None:
     """Status-page components linked to each incident, or None when the product has none."""
     try:

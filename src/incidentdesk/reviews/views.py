@@ -143,7 +143,7 @@ def _review_context(request: HttpRequest, ref: str, posted: Any = None) -> dict[
         "statuses": ActionStatus.choices,
         "team": User.objects.filter(is_active=True).exclude(role="stakeholder"),
         "today": today,
-        "conformance": incident_conformance(incident, entries),
+        "conformance": incident_conformance(incident),
         "can_edit": can(user, "review.edit"),
         "can_waive": can(user, "review.waive"),
         "can_close": can(user, "incident.close"),
