@@ -73,7 +73,7 @@ def test_stale_form_keeps_typed_text(client_for, member, reported):
 def test_live_fragment(client_for, member, reported):
     c = client_for(member)
     reported.refresh_from_db()
-    url = f"/incidents/{reported.ref}/live?v={reported.version}&s={reported.timeline_seq}"
+    url = f"/incidents/{reported.ref}/live?v={reported.version}&since={reported.timeline_seq}"
     assert c.get(url).status_code == 204
     post(c, reported, "acknowledge")
     r = c.get(url)

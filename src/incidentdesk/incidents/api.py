@@ -13,8 +13,8 @@ from incidentdesk.accounts.permissions import can
 from incidentdesk.core.api import Instant, actor
 from incidentdesk.core.text import Line, Text
 
-from . import services
-from .kinds import Audience, entries_for, team_view
+from . import services, timeline_window
+from .kinds import Audience, team_view
 from .models import Incident, Task
 from .selectors import (
     IncidentFilters,
@@ -151,6 +151,9 @@ class EntryOut(Schema):
 
 class TimelineOut(Schema):
     items: list[EntryOut]
+    next: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class StepOut(Schema):
@@ -416,11 +419,27 @@ def reopen(request: HttpRequest, ref: str, payload: ReasonIn) -> dict[str, Any]:
     "/incidents/{ref}/timeline",
     response=TimelineOut,
     summary="The incident's timeline as you may see it (the team: every entry and its hash)",
+    description=(
+        "Oldest first, a page at a time: follow `next` with `?cursor=` until it is null. "
+        f"`limit` is at most {timeline_window.API_LIMIT_MAX} (default "
+        f"{timeline_window.API_LIMIT}). Repeat `kind` to read only those kinds, e.g. "
+        "`?kind=note&kind=status_changed`; an unknown kind is a 422."
+    ),
 )
-def get_timeline(request: HttpRequest, ref: str) -> dict[str, Any]:
+def get_timeline(
+    request: HttpRequest,
+    ref: str,
+    cursor: str | None = None,
+    limit: int = Query(timeline_window.API_LIMIT, ge=1, le=timeline_window.API_LIMIT_MAX),
+    kind: list[str] = Query(None),  # noqa: B008
+) -> dict[str, Any]:
     user = actor(request)
     incident = incident_get_for(user, ref)
-    return {"items": [v.as_dict() for v in entries_for(user, incident)]}
+    kinds = timeline_window.check_kinds(kind) if kind else None
+    items, next_cursor = timeline_window.entries_page_for(
+        user, incident, kinds=kinds, cursor=cursor, limit=limit
+    )
+    return {"items": [v.as_dict() for v in items], "next": next_cursor}
 
 
 @router.get("/incidents/{ref}/steps", response=StepsOut)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import QuerySet
+
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can
 
@@ -40,6 +42,9 @@ class Kind:
     label: str
     stakeholders: tuple[str, ...] | None = None
     public: tuple[str, ...] | None = None
+    # written by the product itself, possibly thousands at once (a delivery per recipient, an
+    # SLA warning, an alert): the team's incident page counts these instead of listing them
+    system: bool = False
 
     def fields_for(self, audience: Audience) -> tuple[str, ...] | None:
         if audience == Audience.TEAM:
@@ -69,11 +74,11 @@ KINDS: dict[str, Kind] = {
     "closed": Kind("Closed", stakeholders=()),
     "rejected": Kind("Rejected", stakeholders=("reason", "duplicate_of")),
     "reopened": Kind("Reopened", stakeholders=("to",)),
-    "sla_due_soon": Kind("SLA due soon"),
-    "sla_breached": Kind("SLA breached"),
+    "sla_due_soon": Kind("SLA due soon", system=True),
+    "sla_breached": Kind("SLA breached", system=True),
     # the communication plan (comms)
-    "delivered": Kind("Notified"),
-    "delivery_failed": Kind("Delivery failed"),
+    "delivered": Kind("Notified", system=True),
+    "delivery_failed": Kind("Delivery failed", system=True),
     "delivery_retried": Kind("Delivery retried"),
     # the stakeholder portal
     "stakeholder_comment": Kind(
@@ -104,15 +109,15 @@ KINDS: dict[str, Kind] = {
     "review_revised": Kind("Review revised"),
     "review_published": Kind("Review published"),
     "review_waived": Kind("Review waived"),
-    "review_due": Kind("Review due"),
+    "review_due": Kind("Review due", system=True),
     "action_item_added": Kind("Action item"),
     "action_item_updated": Kind("Action item updated"),
-    "action_item_due_soon": Kind("Action item due soon"),
-    "action_item_overdue": Kind("Action item overdue"),
+    "action_item_due_soon": Kind("Action item due soon", system=True),
+    "action_item_overdue": Kind("Action item overdue", system=True),
     # alerts from monitoring (ingest): the team's own signals
-    "alert_triggered": Kind("Alert"),
-    "alerts_resolved": Kind("Alerts resolved"),
-    "change_noted": Kind("Change"),
+    "alert_triggered": Kind("Alert", system=True),
+    "alerts_resolved": Kind("Alerts resolved", system=True),
+    "change_noted": Kind("Change", system=True),
 }
 
 KIND_LABELS = {code: kind.label for code, kind in KINDS.items()}
@@ -150,6 +155,14 @@ def recipient_label(code: str) -> str:
     if not code:
         return "—"
     return RECIPIENT_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+# the people's entries: what a person did or wrote (notes, status changes, assignments,
+# reports, messages); the incident page lists these and sums up the rest
+PEOPLE_KINDS = tuple(code for code, kind in KINDS.items() if not kind.system)
+SYSTEM_KINDS = tuple(code for code, kind in KINDS.items() if kind.system)
+# the outcomes of the communication plan's deliveries, summed up as one line
+DELIVERY_KINDS = {"delivered": "sent", "delivery_failed": "failed"}
 
 
 def kinds_shown_to(audience: Audience) -> list[str]:
@@ -237,11 +250,11 @@ def views_of(entries: Iterable[TimelineEntry], audience: Audience) -> list[Entry
     return [v for v in (entry_view(e, audience) for e in entries) if v is not None]
 
 
-def entries_for(
+def entries_query(
     audience: Audience | User, incident: Incident, *, kinds: Iterable[str] | None = None
-) -> list[EntryView]:
-    """The incident's entries `audience` (or the audience of a user) may see, in order.
-    Visibility of the incident itself is the caller's: pass only one the reader may open."""
+) -> tuple[Audience, QuerySet[TimelineEntry]]:
+    """The incident's entries `audience` (or the audience of a user) may see, in order, as a
+    query the caller may narrow or page; read each row through `entry_view`."""
     if isinstance(audience, User):
         audience = audience_of(audience)
     codes = kinds_shown_to(audience) if audience != Audience.TEAM else None
@@ -251,6 +264,15 @@ def entries_for(
     qs = incident.timeline.select_related("actor").order_by("seq")
     if codes is not None:
         qs = qs.filter(kind__in=codes)
+    return audience, qs
+
+
+def entries_for(
+    audience: Audience | User, incident: Incident, *, kinds: Iterable[str] | None = None
+) -> list[EntryView]:
+    """The incident's entries `audience` (or the audience of a user) may see, in order.
+    Visibility of the incident itself is the caller's: pass only one the reader may open."""
+    audience, qs = entries_query(audience, incident, kinds=kinds)
     return views_of(qs, audience)
 
 

@@ -31,7 +31,7 @@ from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 from incidentdesk.portal.search import incidents_matching
 
-from . import lifecycle, services
+from . import lifecycle, services, timeline_window
 from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, TaskState, TimelineEntry
@@ -402,15 +402,13 @@ def _incident_context(
     form: str = "",
     data: QueryDict | None = None,
     errors: dict[str, list[str]] | None = None,
+    live_since: int | None = None,
 ) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     policy = policy_for(incident)
     now = clock.now()
-    entries = list(incident.timeline.select_related("actor").order_by("seq"))
-    steps = policy_steps(incident, entries)
-    kind = request.GET.get("kind", "")
-    kinds = sorted({e.kind for e in entries})
-    shown = [e for e in entries if not kind or e.kind == kind]
+    steps = policy_steps(incident)
+    timeline = _timeline_context(request, incident, live_since)
     status = Status(incident.status)
     can_act = {
         name: can(user, f"incident.{name}")
@@ -477,7 +475,7 @@ def _incident_context(
             text = "A manager reviews the timeline and closes the incident"
             anchor = "#timeline"
         next_action = {"step": next_step, "text": text, "href": anchor}
-    notes = [e for e in entries if e.kind == "note"]
+    notes = list(incident.timeline.filter(kind="note").select_related("actor").order_by("seq"))
     info_requests = list(incident.info_requests.select_related("asked_by", "answered_by"))
     return {
         "nav": "queue",
@@ -508,11 +506,11 @@ def _incident_context(
         "task_states": TaskState,
         "notes": notes,
         "info_requests": info_requests,
+        **timeline,
         "timeline": [
-            {"entry": e, "label": kind_label(e.kind), "text": describe(e, policy)} for e in shown
+            {"entry": e, "label": kind_label(e.kind), "text": describe(e, policy)}
+            for e in timeline["timeline"]
         ],
-        "kinds": [(k, kind_label(k)) for k in kinds],
-        "kind": kind,
         "show": show,
         "manual_statuses": lifecycle.manual_choices(status),
         "team": User.objects.filter(
@@ -522,8 +520,53 @@ def _incident_context(
         "data": data if data is not None else QueryDict(),
         "errors": errors or {},
         "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _timeline_context(
+    request: HttpRequest, incident: Incident, live_since: int | None
+) -> dict[str, Any]:
+    """The timeline panel: the people's entries (or the kind chosen), newest first, a page at
+    a time, with the entries the product writes itself summed up. Polled (`live_since`), only
+    the entries written since the page's last one."""
+    kind = request.GET.get("kind", "")
+    cursor = request.GET.get("before", "")
+    notice = ""
+    before = None
+    if cursor:
+        try:
+            before = timeline_window.decode_cursor(cursor, field="before")
+        except InvalidInput:
+            notice, cursor = "That page link is out of date: showing the newest entries.", ""
+    counts = timeline_window.kind_counts(incident)
+    mode = "page"
+    rows: list[TimelineEntry] | None = None
+    if live_since is not None and not cursor:
+        rows = timeline_window.entries_since(incident, kind=kind, since=live_since)
+        mode = "append" if rows is not None else "page"
+    older = None
+    if rows is None:
+        window = timeline_window.team_window(incident, kind=kind, before=before, counts=counts)
+        rows, older = window.rows, window.older
+    choices = [(timeline_window.PEOPLE, "People's entries"), (timeline_window.ALL, "All entries")]
+    return {
+        "timeline": rows,
+        "timeline_mode": mode,
+        "timeline_summary": timeline_window.summary_of(incident, counts),
+        "timeline_notice": notice,
+        "older_query": urlencode({**({"kind": kind} if kind else {}), "before": older})
+        if older
+        else "",
+        "paged": bool(cursor),
+        "kinds": choices + [(k, kind_label(k)) for k in sorted(counts, key=kind_label)],
+        "kind": kind,
         "live_query": urlencode(
-            {"v": incident.version, "s": incident.timeline_seq, **({"kind": kind} if kind else {})}
+            {
+                "v": incident.version,
+                "since": incident.timeline_seq,
+                **({"kind": kind} if kind else {}),
+                **({"before": cursor} if cursor else {}),
+            }
         ),
     }
 
@@ -552,15 +595,19 @@ def incident_detail(request: HttpRequest, ref: str) -> HttpResponse:
 @team_page
 @require_GET
 def incident_live(request: HttpRequest, ref: str) -> HttpResponse:
-    """Polled by the open incident page: 204 while nothing was written; otherwise the
-    changed panels, swapped in place (the forms keep what the user is typing). Only a change
+    """Polled by the open incident page: 204 while nothing was written since its last entry
+    (`since`); otherwise the changed panels, swapped in place (the forms keep what the user is
+    typing), and of the timeline only the entries written since. Only a change
     by a person (a new version) comes with the advice to reload before acting; entries the
     system writes (deliveries, SLA warnings) just appear."""
     incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
     same_version = request.GET.get("v") == str(incident.version)
-    if same_version and request.GET.get("s") == str(incident.timeline_seq):
+    since = request.GET.get("since", "")
+    if same_version and since == str(incident.timeline_seq):
         return HttpResponse(status=204)
-    context = _incident_context(request, incident)
+    # without a valid `since` (a page loaded before polls sent it) the whole window is sent
+    seen = int(since) if since.isdigit() and len(since) <= 10 else None
+    context = _incident_context(request, incident, live_since=seen)
     context["changed"] = not same_version
     return render(request, "incidents/_incident_live.html", context)
 
