@@ -43,7 +43,9 @@ UNSUBSCRIBE_SALT = "incidentdesk.comms.unsubscribe"
 # spend more time on the queue's bookkeeping than on sending)
 TASK_BATCH = 25
 # what appending a timeline entry reads and writes on the incident row
-CHAIN_FIELDS = ("id", "timeline_seq", "timeline_head", "version", "updated_at")
+CHAIN_FIELDS = (
+    "id", "timeline_seq", "timeline_head", "version", "updated_at", *timeline.DELIVERY_FIELDS
+)  # fmt: skip
 
 
 def backoff(attempts: int) -> dt.timedelta:

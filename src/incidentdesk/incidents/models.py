@@ -63,6 +63,13 @@ class Incident(models.Model):
     # review falls due), so the periodic check reads only incidents due, through this index
     review_check_on = models.DateField(null=True, blank=True, db_index=True)
 
+    # the timeline seq of the communication plan's first delivery to the team, to the
+    # stakeholders, and since the last resolution (set as the entries are appended): the
+    # policy steps read these instead of searching thousands of deliveries
+    team_delivery_seq = models.PositiveIntegerField(null=True, blank=True)
+    stakeholder_delivery_seq = models.PositiveIntegerField(null=True, blank=True)
+    resolution_delivery_seq = models.PositiveIntegerField(null=True, blank=True)
+
     resolution_summary = models.TextField(blank=True)
     rejection_reason = models.TextField(blank=True)
     duplicate_of = models.ForeignKey(

@@ -63,14 +63,12 @@ STEP_KINDS = (
     "manager_notified", "public_update", "stakeholders_notified", "resolved", "reopened",
     "resolution_notified", "closed", "review_published", "review_waived",
 )  # fmt: skip
-INTERNAL_AUDIENCES = ("manager", "team")
-EXTERNAL_AUDIENCES = ("stakeholders", "subscribers")
 
 
 @dataclass
 class StepFacts:
     """What the steps need of one incident's timeline: its entries of STEP_KINDS in order,
-    and the first deliveries to the team, to the stakeholders and of the last resolution."""
+    and the first deliveries to the team, to the stakeholders and since the last resolution."""
 
     entries: list[TimelineEntry]
     internal_delivery: TimelineEntry | None = None
@@ -78,33 +76,26 @@ class StepFacts:
     resolution_delivery: TimelineEntry | None = None
 
 
-def _first_delivery_id(**where: Any) -> Subquery:
-    rows = TimelineEntry.objects.filter(incident=OuterRef("pk"), kind="delivered", **where)
-    return Subquery(rows.order_by("seq").values("id")[:1])
+def _entry_id(seq_field: str) -> Subquery:
+    rows = TimelineEntry.objects.filter(incident=OuterRef("pk"), seq=OuterRef(seq_field))
+    return Subquery(rows.values("id")[:1])
 
 
 def step_facts(incidents: list[Incident]) -> dict[int, StepFacts]:
-    """StepFacts for each incident in three queries, however long the timelines: each first
-    delivery is one walk of the (incident, kind, seq) index that stops at its first match."""
+    """StepFacts for each incident in three queries, however long the timelines: the first
+    deliveries are the ones the incident keeps the seqs of (`timeline.note_delivery`)."""
     ids = [i.pk for i in incidents]
     facts = {pk: StepFacts([]) for pk in ids}
     for entry in TimelineEntry.objects.filter(incident__in=ids, kind__in=STEP_KINDS).order_by(
         "incident_id", "seq"
     ):
         facts[entry.incident_id].entries.append(entry)
-    last_resolved = (
-        TimelineEntry.objects.filter(incident=OuterRef(OuterRef("pk")), kind="resolved")
-        .order_by("-seq")
-        .values("seq")[:1]
-    )
     firsts = (
         Incident.objects.filter(pk__in=ids)
         .annotate(
-            internal=_first_delivery_id(data__audience__in=INTERNAL_AUDIENCES),
-            external=_first_delivery_id(data__audience__in=EXTERNAL_AUDIENCES),
-            resolution=_first_delivery_id(
-                data__trigger="resolved", seq__gt=Subquery(last_resolved)
-            ),
+            internal=_entry_id("team_delivery_seq"),
+            external=_entry_id("stakeholder_delivery_seq"),
+            resolution=_entry_id("resolution_delivery_seq"),
         )
         .values_list("pk", "internal", "external", "resolution")
     )

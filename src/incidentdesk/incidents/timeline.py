@@ -47,11 +47,36 @@ def append(incident: Incident, *, kind: str, by: Any, data: dict[str, Any]) -> T
     )
     incident.timeline_seq = seq
     incident.timeline_head = digest
+    note_delivery(incident, kind=kind, seq=seq, data=data)
     if by is not None:
         incident.version += 1
     incident.updated_at = at
     entry_appended.send(sender=TimelineEntry, incident=incident, entry=entry)
     return entry
+
+
+# the incident's fields `append` may change besides the chain head and version
+DELIVERY_FIELDS = ("team_delivery_seq", "stakeholder_delivery_seq", "resolution_delivery_seq")
+
+# who a delivery went to (its `audience`), as the policy's communication step counts it
+TEAM_AUDIENCES = frozenset({"manager", "team"})
+STAKEHOLDER_AUDIENCES = frozenset({"stakeholders", "subscribers"})
+
+
+def note_delivery(incident: Incident, *, kind: str, seq: int, data: dict[str, Any]) -> None:
+    """Keep the incident's first-delivery seqs (see the model) as entries are appended."""
+    if kind == "resolved":
+        incident.resolution_delivery_seq = None
+        return
+    if kind != "delivered":
+        return
+    audience = data.get("audience")
+    if audience in TEAM_AUDIENCES and incident.team_delivery_seq is None:
+        incident.team_delivery_seq = seq
+    if audience in STAKEHOLDER_AUDIENCES and incident.stakeholder_delivery_seq is None:
+        incident.stakeholder_delivery_seq = seq
+    if data.get("trigger") == "resolved" and incident.resolution_delivery_seq is None:
+        incident.resolution_delivery_seq = seq
 
 
 def append_generated(
@@ -60,7 +85,8 @@ def append_generated(
     """Append many entries the system writes (kind, data), chained like `append`'s, in bulk:
     for generated data (demos at size, benchmarks, tests), where one INSERT per entry and a
     receiver per entry would take minutes. No `entry_appended` signal is sent, so nothing is
-    queued. The caller holds the incident's row lock and saves the incident afterwards."""
+    queued. The caller holds the incident's row lock and saves the incident afterwards (its
+    chain head, updated_at and DELIVERY_FIELDS)."""
     at = clock.now()
     prev = incident.timeline_head or chain.GENESIS
     scope = scope_of(incident)
@@ -83,6 +109,7 @@ def append_generated(
             )
         )
         prev = digest
+        note_delivery(incident, kind=kind, seq=seq, data=data)
     TimelineEntry.objects.bulk_create(rows, batch_size=batch)
     incident.timeline_seq += len(rows)
     incident.timeline_head = prev
