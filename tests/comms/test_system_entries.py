@@ -54,7 +54,7 @@ def test_a_change_by_a_person_still_makes_an_older_form_stale(db, smtp, member, 
 def test_open_page_shows_deliveries_without_asking_to_reload(client, db, smtp, member, stakeholder):
     incident = _updated_incident(member, stakeholder)
     client.force_login(member)
-    live = f"/incidents/{incident.ref}/live?v={incident.version}&s={incident.timeline_seq}"
+    live = f"/incidents/{incident.ref}/live?v={incident.version}&since={incident.timeline_seq}"
     assert client.get(live).status_code == 204
 
     deliver_due()
@@ -62,8 +62,12 @@ def test_open_page_shows_deliveries_without_asking_to_reload(client, db, smtp, m
     response = client.get(live)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Stakeholder update by email to" in html
+    sent = incident.timeline.filter(kind="delivered").count()
+    assert sent > 0
+    assert f"{sent} deliver{'ies' if sent != 1 else 'y'}: {sent} sent, 0 failed" in html
     assert "was just updated" not in html
+    every = client.get(f"{live}&kind=all").content.decode()
+    assert "Stakeholder update by email to" in every
 
     s.incident_add_note(by=member, incident=incident.ref, body="Rollback started")
     html = client.get(live).content.decode()

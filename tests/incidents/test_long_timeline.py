@@ -41,7 +41,9 @@ def add_deliveries(incident: Incident, n: int, *, failed: int = 0) -> None:
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         timeline.append_generated(locked, items)
-        locked.save(update_fields=["timeline_seq", "timeline_head", "updated_at"])
+        locked.save(
+            update_fields=["timeline_seq", "timeline_head", "updated_at", *timeline.DELIVERY_FIELDS]
+        )
     incident.refresh_from_db()
 
 
@@ -280,3 +282,12 @@ def test_insights_read_the_same_figures_and_queries_with_thousands_of_deliveries
     with django_assert_max_num_queries(small):
         r = c.get("/insights/")
     assert r.status_code == 200
+
+
+def test_the_incident_keeps_its_first_deliveries_for_the_steps(long):
+    first = long.timeline.filter(kind="delivered").order_by("seq").first()
+    assert long.stakeholder_delivery_seq == first.seq
+    assert long.team_delivery_seq is None and long.resolution_delivery_seq is None
+    add_deliveries(long, 2)
+    long.refresh_from_db()
+    assert long.stakeholder_delivery_seq == first.seq

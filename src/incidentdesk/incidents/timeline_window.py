@@ -86,7 +86,8 @@ def entries_page_for(
     audience, qs = entries_query(reader, incident, kinds=kinds)
     if cursor:
         qs = qs.filter(seq__gt=decode_cursor(cursor))
-    rows = list(qs[: limit + 1])
+    some_kinds = audience != Audience.TEAM or (kinds is not None and len(set(kinds)) > 1)
+    rows = _first_rows(qs, limit + 1, newest=False) if some_kinds else list(qs[: limit + 1])
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return views_of(rows[:limit], audience), next_cursor
 
@@ -107,6 +108,15 @@ class Window:
     older: str | None  # the cursor of the next older page, or None
     summary: list[SummaryLine]
     counts: dict[str, int]
+
+
+def _first_rows(qs: QuerySet[TimelineEntry], count: int, *, newest: bool) -> list[TimelineEntry]:
+    """The first `count` rows of `qs` (narrowed to some kinds) in seq order, or newest first.
+    Ordered by seq, a database walks the incident's (incident, seq) index and skips every
+    entry of another kind, thousands of deliveries among them; so the seqs come first, from
+    the (incident, kind, seq) index, and then only those rows."""
+    seqs = sorted(qs.order_by().values_list("seq", flat=True), reverse=newest)[:count]
+    return list(qs.filter(seq__in=seqs).order_by("-seq" if newest else "seq"))
 
 
 def kind_counts(incident: Incident) -> dict[str, int]:
@@ -132,6 +142,12 @@ def _entries(incident: Incident, kind: str) -> QuerySet[TimelineEntry]:
     qs = incident.timeline.select_related("actor").filter(seq__lte=incident.timeline_seq)
     codes = _codes(kind)
     return qs.filter(kind__in=codes) if codes is not None else qs
+
+
+def _rows(qs: QuerySet[TimelineEntry], kind: str, count: int) -> list[TimelineEntry]:
+    if kind == PEOPLE:
+        return _first_rows(qs, count, newest=True)
+    return list(qs.order_by("-seq")[:count])
 
 
 def summary_of(incident: Incident, counts: dict[str, int]) -> list[SummaryLine]:
@@ -161,10 +177,10 @@ def team_window(
     incident: Incident, *, kind: str, before: int | None, counts: dict[str, int]
 ) -> Window:
     """The newest PAGE_SIZE entries of the chosen kind (older than `before` when given)."""
-    qs = _entries(incident, kind).order_by("-seq")
+    qs = _entries(incident, kind)
     if before is not None:
         qs = qs.filter(seq__lt=before)
-    rows = list(qs[: PAGE_SIZE + 1])
+    rows = _rows(qs, kind, PAGE_SIZE + 1)
     older = encode_cursor(rows[PAGE_SIZE - 1].seq) if len(rows) > PAGE_SIZE else None
     return Window(rows[:PAGE_SIZE], older, summary_of(incident, counts), counts)
 
@@ -172,5 +188,5 @@ def team_window(
 def entries_since(incident: Incident, *, kind: str, since: int) -> list[TimelineEntry] | None:
     """The entries of the chosen kind written after entry `since`, newest first; None when
     there are more than a page of them (the page then shows its newest window afresh)."""
-    rows = list(_entries(incident, kind).filter(seq__gt=since).order_by("-seq")[: PAGE_SIZE + 1])
+    rows = _rows(_entries(incident, kind).filter(seq__gt=since), kind, PAGE_SIZE + 1)
     return rows if len(rows) <= PAGE_SIZE else None
