@@ -61,3 +61,10 @@ def test_writes_bench_runs():
     out = _bench("writes.py", "1", "--clients", "2")
     assert "create  SQLite" in out
     assert "note    SQLite" in out
+
+
+def test_timeline_bench_runs():
+    out = _bench("timeline.py", "120", "2")
+    assert "INC-2 120" in out
+    for name in ("incident page", "live poll", "API timeline", "insights"):
+        assert name in out
