@@ -291,3 +291,16 @@ def test_the_incident_keeps_its_first_deliveries_for_the_steps(long):
     add_deliveries(long, 2)
     long.refresh_from_db()
     assert long.stakeholder_delivery_seq == first.seq
+
+
+def test_stakeholders_portal_page_is_the_same_and_as_cheap_with_thousands_of_deliveries(
+    stakeholder, short, long, django_assert_max_num_queries
+):
+    c = client_for(stakeholder)
+    c.get(f"/portal/{short.ref}/")
+    small = queries(lambda: c.get(f"/portal/{short.ref}/"))
+    with django_assert_max_num_queries(small):
+        r = c.get(f"/portal/{long.ref}/")
+    html = r.content.decode()
+    assert r.status_code == 200 and "We found the cause." in html
+    assert "reader1@northwind.test" not in html and "Looking at the load balancer" not in html
