@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -17,7 +18,8 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, field_error
 from incidentdesk.core.services import audit_record
 
-from .models import ApiToken, Role, StakeholderOrg, TokenScope, User
+from . import rolemap
+from .models import ApiToken, ExternalIdentity, Role, StakeholderOrg, TokenScope, User
 from .permissions import require
 
 TOKEN_PREFIX = "idk_"
@@ -283,4 +285,205 @@ def login_lockout_record(*, email: str, address: str | None, failures: int) -> N
             by=None,
             kind="login_locked_out",
             data={"email": email, "address": address, "failures": failures},
+        )
+
+
+# -- single sign-on ------------------------------------------------------------------------
+
+
+class SignInRefused(Exception):
+    """The provider vouched for the person, but IncidentDesk does not let them in."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _claim_text(claims: dict[str, Any], name: str, limit: int = 150) -> str:
+    value = claims.get(name)
+    return str(value).strip()[:limit] if isinstance(value, (str, int)) else ""
+
+
+def _refuse(*, reason: str, detail: str, issuer: str, claims: dict[str, Any]) -> SignInRefused:
+    audit_record(
+        by=None,
+        kind="sso_refused",
+        data={
+            "issuer": issuer,
+            "subject": _claim_text(claims, "sub", 255),
+            "email": _claim_text(claims, "email", 254),
+            "reason": reason,
+        },
+    )
+    return SignInRefused(reason, detail)
+
+
+def sso_sign_in(*, issuer: str, claims: dict[str, Any]) -> User:
+    """The account a verified ID token's claims sign in to, created or brought up to date.
+
+    The role (and a stakeholder's organisation) follows the provider's roles claim at every
+    sign-in; a person whose claim no longer maps loses access (their account is deactivated, so
+    their sessions end too) and is refused. An existing account is linked by e-mail address only
+    when the provider says that address is verified. Raises SignInRefused with the reason."""
+    subject = _claim_text(claims, "sub", 255)
+    email = _claim_text(claims, "email", 254).lower()
+    verified = claims.get("email_verified") in (True, "true")
+    grant = rolemap.grant_for(claims, settings.OIDC_ROLES_CLAIM, settings.OIDC_ROLE_MAP)
+    now = clock.now()
+    refusal: SignInRefused | None = None
+    with transaction.atomic():
+        link = (
+            ExternalIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=issuer, subject=subject)
+            .first()
+            if subject
+            else None
+        )
+        user = link.user if link else None
+        if not subject:
+            refusal = _refuse(
+                reason="no_subject",
+                detail="The identity provider did not say who you are.",
+                issuer=issuer,
+                claims=claims,
+            )
+        elif user is None and email:
+            user = User.objects.select_for_update().filter(email=email).first()
+            if user is not None and not verified:
+                refusal = _refuse(
+                    reason="email_not_verified",
+                    detail=(
+                        f"An account for {email} exists here, but your identity provider does"
+                        " not say that this address is verified, so it cannot be linked."
+                        " Ask your administrator."
+                    ),
+                    issuer=issuer,
+                    claims=claims,
+                )
+        elif user is None:
+            refusal = _refuse(
+                reason="no_email",
+                detail="Your identity provider did not give an e-mail address.",
+                issuer=issuer,
+                claims=claims,
+            )
+        if refusal is None and grant is None:
+            if user is not None and user.is_active:
+                user.is_active = False
+                user.save(update_fields=["is_active"])
+                _tokens_revoke_all(by=None, user=user, reason="sso_access_removed")
+                audit_record(
+                    by=None,
+                    kind="sso_access_removed",
+                    data={"email": user.email, "issuer": issuer, "role": user.role},
+                )
+            refusal = _refuse(
+                reason="no_mapped_group",
+                detail=(
+                    "Your account at the identity provider is not in a group that gives"
+                    " access to IncidentDesk. Ask your administrator to add you."
+                ),
+                issuer=issuer,
+                claims=claims,
+            )
+        if refusal is None:
+            assert grant is not None
+            org = None
+            if grant.organisation:
+                org = StakeholderOrg.objects.filter(name=grant.organisation).first()
+                if org is None:
+                    org = org_get_or_create(by=None, name=grant.organisation)
+                if not org.active:
+                    refusal = _refuse(
+                        reason="organisation_inactive",
+                        detail=f"The organisation {org.name} has no access at the moment.",
+                        issuer=issuer,
+                        claims=claims,
+                    )
+        if refusal is None:
+            assert grant is not None
+            user = _sso_apply(
+                user=user,
+                email=email,
+                claims=claims,
+                role=grant.role,
+                org=org,
+                issuer=issuer,
+            )
+            if link is None:
+                ExternalIdentity.objects.create(
+                    user=user, issuer=issuer, subject=subject, created_at=now, last_sign_in_at=now
+                )
+                audit_record(
+                    by=user,
+                    kind="sso_linked",
+                    data={"email": user.email, "issuer": issuer, "subject": subject},
+                )
+            else:
+                link.last_sign_in_at = now
+                link.save(update_fields=["last_sign_in_at"])
+    if refusal is not None:
+        raise refusal
+    assert user is not None
+    return user
+
+
+def _sso_apply(
+    *,
+    user: User | None,
+    email: str,
+    claims: dict[str, Any],
+    role: str,
+    org: StakeholderOrg | None,
+    issuer: str,
+) -> User:
+    if user is None:
+        user = User.objects.create_user(
+            email,
+            None,
+            role=role,
+            organisation=org,
+            first_name=_claim_text(claims, "given_name") or _claim_text(claims, "name"),
+            last_name=_claim_text(claims, "family_name"),
+        )
+        audit_record(
+            by=None,
+            kind="sso_account_created",
+            data={"email": user.email, "issuer": issuer, "role": role, "org": org and org.name},
+        )
+        return user
+    before = (user.role, user.organisation.name if user.organisation else None, user.is_active)
+    after = (role, org.name if org else None, True)
+    if before != after:
+        user.role, user.organisation, user.is_active = role, org, True
+        user.save(update_fields=["role", "organisation", "is_active"])
+        audit_record(
+            by=None,
+            kind="sso_role_changed",
+            data={
+                "email": user.email,
+                "issuer": issuer,
+                "from": {"role": before[0], "org": before[1], "active": before[2]},
+                "to": {"role": after[0], "org": after[1]},
+            },
+        )
+    return user
+
+
+def sign_in_record(*, user: User, method: str, address: str | None) -> None:
+    """Note a sign-in in the audit log: how (password, single sign-on, passkey) and from where."""
+    with transaction.atomic():
+        audit_record(
+            by=user,
+            kind="signed_in",
+            data={"email": user.email, "method": method, "address": address},
+        )
+
+
+def sign_in_failure_record(*, email: str, address: str | None) -> None:
+    with transaction.atomic():
+        audit_record(
+            by=None, kind="sign_in_failed", data={"email": email[:254], "address": address}
         )
