@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.db.models import Q
 
-from . import crypto
+from incidentdesk.core import crypto
+
 from .models import Channel, Delivery, Preference
 
 SEALED: dict[type[models.Model], tuple[str, ...]] = {

@@ -18,7 +18,7 @@ from django.db.models import F, Q
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core import clock
+from incidentdesk.core import clock, crypto
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import timeline
@@ -26,7 +26,7 @@ from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 
-from . import crypto, messages
+from . import messages
 from .keys import Unreadable, secrets_rekey
 from .models import Channel, ChannelKind, Delivery, DeliveryState, Preference, Unsubscribe
 from .transports import OutgoingMessage, TransportError, transport_for
