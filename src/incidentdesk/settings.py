@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "incidentdesk.accounts.middleware.SecondFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -234,6 +235,9 @@ if OIDC_ENABLED and not OIDC_ROLE_MAP:
 # Off: the team (managers, members) signs in only through the provider; administrators and
 # stakeholders keep their passwords.
 TEAM_PASSWORD_LOGIN = _env_bool("INCIDENTDESK_TEAM_PASSWORD_LOGIN", True)
+# On: administrators, managers and members need a second factor (an authenticator app) to reach
+# anything but its set-up; a sign-in through the identity provider counts as the provider's own.
+REQUIRE_SECOND_FACTOR = _env_bool("INCIDENTDESK_REQUIRE_SECOND_FACTOR", False)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("INCIDENTDESK_TIME_ZONE", "UTC")

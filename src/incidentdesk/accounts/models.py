@@ -132,3 +132,31 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class AuthenticatorApp(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238): its shared secret, encrypted at rest.
+
+    `last_step` is the last 30-second step whose code was accepted: a code works once."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="authenticator")
+    secret_encrypted = models.TextField()
+    created_at = models.DateTimeField()
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"authenticator app of {self.user.email}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for the day the authenticator app is lost; only its SHA-256 is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "digest"], name="recovery_user_digest")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user.email}"

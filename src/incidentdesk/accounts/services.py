@@ -14,12 +14,21 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 
-from incidentdesk.core import clock
+from incidentdesk.core import clock, crypto
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, field_error
 from incidentdesk.core.services import audit_record
 
-from . import rolemap
-from .models import ApiToken, ExternalIdentity, Role, StakeholderOrg, TokenScope, User
+from . import factors, rolemap
+from .models import (
+    ApiToken,
+    AuthenticatorApp,
+    ExternalIdentity,
+    RecoveryCode,
+    Role,
+    StakeholderOrg,
+    TokenScope,
+    User,
+)
 from .permissions import require
 
 TOKEN_PREFIX = "idk_"
@@ -482,8 +491,107 @@ def sign_in_record(*, user: User, method: str, address: str | None) -> None:
         )
 
 
-def sign_in_failure_record(*, email: str, address: str | None) -> None:
+def sign_in_failure_record(*, email: str, address: str | None, step: str = "password") -> None:
+    """Note a refused sign-in: the account it named, from where, at which step."""
     with transaction.atomic():
         audit_record(
-            by=None, kind="sign_in_failed", data={"email": email[:254], "address": address}
+            by=None,
+            kind="sign_in_failed",
+            data={"email": email[:254], "address": address, "step": step},
         )
+
+
+# -- second factors ------------------------------------------------------------------------
+
+
+def _recovery_codes_replace(user: User) -> list[str]:
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = factors.new_recovery_codes()
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(user=user, digest=factors.recovery_digest(code)) for code in codes]
+    )
+    return codes
+
+
+def authenticator_enable(*, user: User, secret: str, code: str) -> list[str]:
+    """Add `user`'s authenticator app once it shows a right code; its recovery codes (shown once)."""
+    step = factors.matching_step(secret, code)
+    if step is None:
+        raise field_error(
+            "code",
+            "That code is not the one your app shows now. Check the phone's clock and try the"
+            " next code.",
+        )
+    with transaction.atomic():
+        if AuthenticatorApp.objects.select_for_update().filter(user=user).exists():
+            raise Conflict("An authenticator app is already set up: remove it first.")
+        AuthenticatorApp.objects.create(
+            user=user,
+            secret_encrypted=crypto.encrypt(secret),
+            created_at=clock.now(),
+            last_step=step,
+        )
+        codes = _recovery_codes_replace(user)
+        audit_record(
+            by=user,
+            kind="second_factor_added",
+            data={"email": user.email, "factor": "authenticator app"},
+        )
+    return codes
+
+
+def authenticator_remove(*, user: User, password: str) -> None:
+    """Remove the app and the recovery codes; the person confirms with their password."""
+    if not user.has_usable_password() or not user.check_password(password):
+        raise field_error("password", "That is not your password.")
+    with transaction.atomic():
+        deleted, _ = AuthenticatorApp.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        if deleted:
+            audit_record(
+                by=user,
+                kind="second_factor_removed",
+                data={"email": user.email, "factor": "authenticator app"},
+            )
+
+
+def recovery_codes_renew(*, user: User) -> list[str]:
+    """New recovery codes (the old ones stop working), shown once."""
+    with transaction.atomic():
+        if not AuthenticatorApp.objects.filter(user=user).exists():
+            raise Conflict("Recovery codes come with an authenticator app: set one up first.")
+        codes = _recovery_codes_replace(user)
+        audit_record(by=user, kind="recovery_codes_renewed", data={"email": user.email})
+    return codes
+
+
+def second_factor_check(*, user: User, code: str, address: str | None) -> str | None:
+    """The factor `code` proves ("authenticator app" or "recovery code"), used up; else None.
+
+    An app's code works once (a replayed one is refused); a recovery code works once."""
+    with transaction.atomic():
+        app = AuthenticatorApp.objects.select_for_update().filter(user=user).first()
+        if app is None:
+            return None
+        step = factors.matching_step(factors.app_secret(app), code)
+        if step is not None and step > app.last_step:
+            app.last_step = step
+            app.save(update_fields=["last_step"])
+            return "authenticator app"
+        recovery = (
+            RecoveryCode.objects.select_for_update()
+            .filter(user=user, digest=factors.recovery_digest(code), used_at__isnull=True)
+            .first()
+        )
+        if recovery is not None:
+            recovery.used_at = clock.now()
+            recovery.save(update_fields=["used_at"])
+            left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+            audit_record(
+                by=user,
+                kind="recovery_code_used",
+                data={"email": user.email, "left": left, "address": address},
+            )
+            return "recovery code"
+    sign_in_failure_record(email=user.email, address=address, step="second factor")
+    return None

@@ -1,12 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import security_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/sso/", views.sso_start, name="sso_start"),
     path("login/sso/callback", views.sso_callback, name="sso_callback"),
+    path("login/verify", security_views.login_verify, name="login_verify"),
+    path("account/", security_views.account, name="account"),
+    path("account/authenticator", security_views.authenticator_setup, name="authenticator_setup"),
+    path(
+        "account/authenticator/remove",
+        security_views.authenticator_delete,
+        name="authenticator_delete",
+    ),
+    path("account/recovery-codes", security_views.recovery_codes, name="recovery_codes"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),

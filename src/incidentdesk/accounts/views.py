@@ -27,7 +27,7 @@ from incidentdesk.core.errors import (
     PermissionDenied,
 )
 
-from . import sso
+from . import factors, sso
 from .forms import LoginForm, OrgCreateForm, TokenCreateForm, UserCreateForm
 from .models import ApiToken, Role, StakeholderOrg, User
 from .permissions import can
@@ -50,6 +50,8 @@ PORTAL_URL = "/portal/"
 # How this session signed in: "password" or "sso" (the provider's sign-in counts as its own
 # second factor).
 SIGNED_IN_WITH = "signed_in_with"
+# A password accepted, the second factor still to come: {"user", "next", "since", "tries"}.
+PENDING = "sign_in_pending"
 
 
 class LoginView(auth_views.LoginView):
@@ -63,11 +65,20 @@ class LoginView(auth_views.LoginView):
         return context
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        if factors.has_second_factor(user):
+            # The password was right; the session holds who is half signed in until the code.
+            self.request.session.cycle_key()
+            self.request.session[PENDING] = {
+                "user": user.pk,
+                "next": self.get_redirect_url(),
+                "since": clock.now().timestamp(),
+                "tries": 0,
+            }
+            return redirect("accounts:login_verify")
         response = super().form_valid(form)
         self.request.session[SIGNED_IN_WITH] = "password"
-        sign_in_record(
-            user=form.get_user(), method="password", address=_client_address(self.request)
-        )
+        sign_in_record(user=user, method="password", address=_client_address(self.request))
         return response
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
@@ -77,16 +88,18 @@ class LoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
     def get_success_url(self) -> str:
-        user = self.request.user
-        if getattr(user, "is_team", False):
-            return super().get_success_url()
-        # Stakeholders live in the portal; a team page in ?next= is no place for them.
-        target = self.get_redirect_url()
-        if target.startswith(PORTAL_URL) and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}
-        ):
-            return target
-        return PORTAL_URL
+        return landing(self.request, self.get_redirect_url())
+
+
+def landing(request: HttpRequest, target: str) -> str:
+    """Where a person goes once signed in: `target` (?next=) when it is theirs to see."""
+    user = request.user
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    if getattr(user, "is_team", False):
+        return target or str(settings.LOGIN_REDIRECT_URL)
+    # Stakeholders live in the portal; a team page in ?next= is no place for them.
+    return target if target.startswith(PORTAL_URL) else PORTAL_URL
 
 
 def locked_out(
@@ -139,7 +152,9 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
         claims = sso.finish(request)
     except sso.FAILURES as exc:
         sign_in_failure_record(
-            email=f"single sign-on: {type(exc).__name__}", address=_client_address(request)
+            email="",
+            address=_client_address(request),
+            step=f"single sign-on ({type(exc).__name__})",
         )
         return _sso_refused(
             request,
@@ -154,9 +169,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SIGNED_IN_WITH] = "sso"
     sign_in_record(user=user, method="sso", address=_client_address(request))
-    if user.is_team:
-        return redirect(target or "/")
-    return redirect(target if target.startswith(PORTAL_URL) else PORTAL_URL)
+    return redirect(landing(request, target))
 
 
 class LogoutView(auth_views.LogoutView):
