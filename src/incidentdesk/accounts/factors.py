@@ -16,7 +16,7 @@ import segno
 
 from incidentdesk.core import clock, crypto
 
-from .models import AuthenticatorApp, User
+from .models import AuthenticatorApp, Passkey, User
 
 ISSUER = "IncidentDesk"
 STEP_SECONDS = 30
@@ -59,6 +59,14 @@ def app_secret(app: AuthenticatorApp) -> str:
 
 
 def has_second_factor(user: User) -> bool:
+    """An authenticator app or a passkey."""
+    return (
+        AuthenticatorApp.objects.filter(user=user).exists()
+        or Passkey.objects.filter(user=user).exists()
+    )
+
+
+def has_authenticator_app(user: User) -> bool:
     return AuthenticatorApp.objects.filter(user=user).exists()
 
 

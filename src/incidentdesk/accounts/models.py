@@ -160,3 +160,23 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user.email}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey on a phone, a laptop or a security key).
+
+    Only its public key is here; `sign_count` is the authenticator's counter, which must grow."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"passkey {self.name!r} of {self.user.email}"

@@ -10,20 +10,26 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from webauthn import base64url_to_bytes
+from webauthn.helpers import bytes_to_base64url
 
 from incidentdesk.core import clock
-from incidentdesk.core.errors import Conflict, InvalidInput
+from incidentdesk.core.errors import Conflict, InvalidInput, NotFound
 
-from . import factors
-from .models import ApiToken, AuthenticatorApp, RecoveryCode, User
+from . import factors, passkeys
+from .models import ApiToken, AuthenticatorApp, Passkey, RecoveryCode, User
 from .services import (
     authenticator_enable,
     authenticator_remove,
+    passkey_add,
+    passkey_remove,
+    passkey_used,
     recovery_codes_renew,
     second_factor_check,
+    sign_in_failure_record,
     sign_in_record,
 )
 from .views import PENDING, SIGNED_IN_WITH, _client_address, landing
@@ -37,7 +43,7 @@ SETUP_SECRET = "authenticator_setup_secret"
 def strong_session(request: HttpRequest) -> bool:
     """Signed in with two factors, or through the identity provider (its own sign-in counts)."""
     method = str(request.session.get(SIGNED_IN_WITH, ""))
-    return method == "sso" or method.startswith("password+")
+    return method in ("sso", "passkey") or method.startswith("password+")
 
 
 class CodeForm(forms.Form):
@@ -99,6 +105,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "accounts/account.html",
         {
             "app": app,
+            "passkeys": list(Passkey.objects.filter(user=user)),
             "recovery_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
             "identities": list(user.identities.order_by("created_at")),
             "has_password": user.has_usable_password(),
@@ -186,3 +193,102 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.detail)
         return redirect("accounts:account")
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "new": False})
+
+
+# -- passkeys ---------------------------------------------------------------------------------
+
+CREATE_CHALLENGE = "passkey_create_challenge"
+SIGN_IN_CHALLENGE = "passkey_sign_in_challenge"
+
+
+def _json_refusal(detail: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"detail": detail, "errors": []}, status=status)
+
+
+@login_required
+@require_POST
+def passkey_create_options(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    options, challenge = passkeys.registration_options(user)
+    request.session[CREATE_CHALLENGE] = bytes_to_base64url(challenge)
+    return HttpResponse(options, content_type="application/json")
+
+
+@login_required
+@require_POST
+def passkey_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    challenge = request.session.pop(CREATE_CHALLENGE, None)
+    if challenge is None:
+        return _json_refusal("Start again: no passkey was being created.")
+    try:
+        data = passkeys.parse(request.body)
+        credential_id, public_key, count = passkeys.verify_registration(
+            data["credential"], base64url_to_bytes(challenge)
+        )
+        passkey_add(
+            user=user,
+            name=str(data.get("name") or ""),
+            credential_id=credential_id,
+            public_key=public_key,
+            sign_count=count,
+        )
+    except InvalidInput as exc:
+        return _json_refusal(exc.detail, 422)
+    except passkeys.FAILURES:
+        return _json_refusal("The passkey could not be checked: nothing was saved.")
+    if not strong_session(request):
+        request.session[SIGNED_IN_WITH] = "password+passkey"
+    messages.success(request, "Your passkey is saved: you can sign in with it.")
+    return JsonResponse({"next": "/account/"})
+
+
+@login_required
+@require_POST
+def passkey_delete(request: HttpRequest, passkey_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    try:
+        passkey_remove(user=user, passkey_id=passkey_id)
+    except NotFound as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "The passkey is removed.")
+    return redirect("accounts:account")
+
+
+@require_POST
+def passkey_sign_in_options(request: HttpRequest) -> HttpResponse:
+    options, challenge = passkeys.authentication_options()
+    request.session[SIGN_IN_CHALLENGE] = bytes_to_base64url(challenge)
+    return HttpResponse(options, content_type="application/json")
+
+
+@require_POST
+def passkey_sign_in(request: HttpRequest) -> HttpResponse:
+    """A passkey with user verification signs a person in whole: it is two factors."""
+    challenge = request.session.pop(SIGN_IN_CHALLENGE, None)
+    address = _client_address(request)
+    if challenge is None:
+        return _json_refusal("Start again: no passkey sign-in was under way.")
+    try:
+        data = passkeys.parse(request.body)
+        passkey, count = passkeys.verify_authentication(
+            data["credential"], base64url_to_bytes(challenge)
+        )
+    except passkeys.FAILURES:
+        sign_in_failure_record(email="", address=address, step="passkey")
+        return _json_refusal("That passkey is not known here, or could not be checked.")
+    user = passkey.user
+    if not user.is_active:
+        sign_in_failure_record(email=user.email, address=address, step="passkey")
+        return _json_refusal("That account is not active.", 403)
+    passkey_used(passkey=passkey, sign_count=count)
+    pending = request.session.pop(PENDING, None) or {}
+    target = str(data.get("next") or pending.get("next") or "")
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SIGNED_IN_WITH] = "passkey"
+    sign_in_record(user=user, method="passkey", address=address)
+    return JsonResponse({"next": landing(request, target)})

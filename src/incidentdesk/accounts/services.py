@@ -15,14 +15,16 @@ from django.db import transaction
 from django.db.models import Q
 
 from incidentdesk.core import clock, crypto
-from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, field_error
+from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
+from incidentdesk.core.text import clean
 
 from . import factors, rolemap
 from .models import (
     ApiToken,
     AuthenticatorApp,
     ExternalIdentity,
+    Passkey,
     RecoveryCode,
     Role,
     StakeholderOrg,
@@ -595,3 +597,44 @@ def second_factor_check(*, user: User, code: str, address: str | None) -> str | 
             return "recovery code"
     sign_in_failure_record(email=user.email, address=address, step="second factor")
     return None
+
+
+def passkey_add(
+    *, user: User, name: str, credential_id: str, public_key: bytes, sign_count: int
+) -> Passkey:
+    """Keep a passkey `user` has just created (its public key only)."""
+    name = clean("name", name, limit=100, required=False, multiline=False) or "Passkey"
+    with transaction.atomic():
+        passkey = Passkey.objects.create(
+            user=user,
+            name=name,
+            credential_id=credential_id,
+            public_key=public_key,
+            sign_count=sign_count,
+            created_at=clock.now(),
+        )
+        audit_record(
+            by=user,
+            kind="second_factor_added",
+            data={"email": user.email, "factor": "passkey", "name": name},
+        )
+    return passkey
+
+
+def passkey_remove(*, user: User, passkey_id: int) -> None:
+    """Remove one of `user`'s own passkeys; another person's is not found."""
+    with transaction.atomic():
+        passkey = Passkey.objects.select_for_update().filter(user=user, pk=passkey_id).first()
+        if passkey is None:
+            raise NotFound("No such passkey.")
+        passkey.delete()
+        audit_record(
+            by=user,
+            kind="second_factor_removed",
+            data={"email": user.email, "factor": "passkey", "name": passkey.name},
+        )
+
+
+def passkey_used(*, passkey: Passkey, sign_count: int) -> None:
+    """A passkey signed in: keep its counter (a cloned key shows an old one) and the time."""
+    Passkey.objects.filter(pk=passkey.pk).update(sign_count=sign_count, last_used_at=clock.now())
