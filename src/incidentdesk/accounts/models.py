@@ -180,3 +180,20 @@ class Passkey(models.Model):
 
     def __str__(self) -> str:
         return f"passkey {self.name!r} of {self.user.email}"
+
+
+class SignInSession(models.Model):
+    """A signed-in browser, as its owner sees it on the account page and can end it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    method = models.CharField(max_length=60)
+    address = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"

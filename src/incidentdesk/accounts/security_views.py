@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,7 +21,7 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, InvalidInput, NotFound
 
 from . import factors, passkeys
-from .models import ApiToken, AuthenticatorApp, Passkey, RecoveryCode, User
+from .models import ApiToken, AuthenticatorApp, Passkey, RecoveryCode, SignInSession, User
 from .services import (
     authenticator_enable,
     authenticator_remove,
@@ -29,10 +30,10 @@ from .services import (
     passkey_used,
     recovery_codes_renew,
     second_factor_check,
+    sessions_end,
     sign_in_failure_record,
-    sign_in_record,
 )
-from .views import PENDING, SIGNED_IN_WITH, _client_address, landing
+from .views import PENDING, SIGNED_IN_WITH, _client_address, landing, record_sign_in
 
 # the second step must follow the first within this many seconds, in at most this many tries
 PENDING_SECONDS = 300
@@ -75,7 +76,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             del request.session[PENDING]
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SIGNED_IN_WITH] = f"password+{method}"
-            sign_in_record(user=user, method=f"password and {method}", address=address)
+            record_sign_in(request, user, f"password and {method}")
             if method == "recovery code":
                 left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
                 messages.warning(
@@ -106,6 +107,15 @@ def account(request: HttpRequest) -> HttpResponse:
         {
             "app": app,
             "passkeys": list(Passkey.objects.filter(user=user)),
+            "sessions": list(
+                SignInSession.objects.filter(
+                    user=user,
+                    session_key__in=Session.objects.filter(expire_date__gt=clock.now()).values(
+                        "session_key"
+                    ),
+                )
+            ),
+            "this_session": request.session.session_key,
             "recovery_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
             "identities": list(user.identities.order_by("created_at")),
             "has_password": user.has_usable_password(),
@@ -290,5 +300,29 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     target = str(data.get("next") or pending.get("next") or "")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SIGNED_IN_WITH] = "passkey"
-    sign_in_record(user=user, method="passkey", address=address)
+    record_sign_in(request, user, "passkey")
     return JsonResponse({"next": landing(request, target)})
+
+
+@login_required
+@require_POST
+def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    try:
+        sessions_end(user=user, session_id=session_id, keep_key=None)
+    except NotFound as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "That session is ended: its browser is signed out.")
+    return redirect("accounts:account")
+
+
+@login_required
+@require_POST
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    count = sessions_end(user=user, session_id=None, keep_key=request.session.session_key)
+    messages.success(request, f"{count} other sessions ended; this one stays signed in.")
+    return redirect("accounts:account")

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -17,7 +18,7 @@ from django.db.models import Q
 from incidentdesk.core import clock, crypto
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
-from incidentdesk.core.text import clean
+from incidentdesk.core.text import clean, printable
 
 from . import factors, rolemap
 from .models import (
@@ -27,6 +28,7 @@ from .models import (
     Passkey,
     RecoveryCode,
     Role,
+    SignInSession,
     StakeholderOrg,
     TokenScope,
     User,
@@ -483,14 +485,56 @@ def _sso_apply(
     return user
 
 
-def sign_in_record(*, user: User, method: str, address: str | None) -> None:
-    """Note a sign-in in the audit log: how (password, single sign-on, passkey) and from where."""
+def sign_in_record(
+    *,
+    user: User,
+    method: str,
+    address: str | None,
+    session_key: str | None = None,
+    user_agent: str = "",
+) -> None:
+    """Note a sign-in in the audit log (how: password, single sign-on, passkey; and from where)
+    and, for a browser, among the person's sessions."""
     with transaction.atomic():
+        if session_key:
+            SignInSession.objects.update_or_create(
+                session_key=session_key,
+                defaults={
+                    "user": user,
+                    "method": method[:60],
+                    "address": (address or "")[:45],
+                    "user_agent": printable(user_agent)[:200],
+                    "created_at": clock.now(),
+                },
+            )
         audit_record(
             by=user,
             kind="signed_in",
             data={"email": user.email, "method": method, "address": address},
         )
+
+
+def sessions_end(*, user: User, session_id: int | None, keep_key: str | None) -> int:
+    """End one of `user`'s sessions (`session_id`), or all but the one with `keep_key`.
+
+    The browser holding an ended session is signed out at its next request."""
+    with transaction.atomic():
+        rows = SignInSession.objects.select_for_update().filter(user=user)
+        if session_id is not None:
+            rows = rows.filter(pk=session_id)
+        if keep_key:
+            rows = rows.exclude(session_key=keep_key)
+        keys = list(rows.values_list("session_key", flat=True))
+        if session_id is not None and not keys:
+            raise NotFound("No such session.")
+        Session.objects.filter(session_key__in=keys).delete()
+        rows.delete()
+        audit_record(
+            by=user,
+            kind="sessions_ended",
+            data={"email": user.email, "count": len(keys), "all": session_id is None},
+        )
+    return len(keys)
 
 
 def sign_in_failure_record(*, email: str, address: str | None, step: str = "password") -> None:

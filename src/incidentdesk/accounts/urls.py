@@ -29,6 +29,8 @@ urlpatterns = [
         name="passkey_sign_in_options",
     ),
     path("login/passkey", security_views.passkey_sign_in, name="passkey_sign_in"),
+    path("account/sessions/<int:session_id>/end", security_views.session_end, name="session_end"),
+    path("account/sessions/end", security_views.sessions_end_others, name="sessions_end"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),

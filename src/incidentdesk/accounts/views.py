@@ -78,7 +78,7 @@ class LoginView(auth_views.LoginView):
             return redirect("accounts:login_verify")
         response = super().form_valid(form)
         self.request.session[SIGNED_IN_WITH] = "password"
-        sign_in_record(user=user, method="password", address=_client_address(self.request))
+        record_sign_in(self.request, user, "password")
         return response
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
@@ -117,6 +117,17 @@ def locked_out(
 
 def _client_address(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
+
+
+def record_sign_in(request: HttpRequest, user: User, method: str) -> None:
+    """After login(): the audit entry, and the session on the person's account page."""
+    sign_in_record(
+        user=user,
+        method=method,
+        address=_client_address(request),
+        session_key=request.session.session_key,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
 
 
 @require_GET
@@ -168,7 +179,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     target = request.session.pop("sso_next", "")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SIGNED_IN_WITH] = "sso"
-    sign_in_record(user=user, method="sso", address=_client_address(request))
+    record_sign_in(request, user, "sso")
     return redirect(landing(request, target))
 
 
