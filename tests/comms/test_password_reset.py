@@ -33,9 +33,7 @@ def test_the_link_by_mail_sets_a_new_password_once(smtp, stakeholder):
 
     form = client.get(f"/{path}")
     assert b"Set a new password" in form.content
-    done = client.post(
-        f"/{path}", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    )
+    done = client.post(f"/{path}", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert done["Location"] == "/login/"
     assert client.post("/login/", {"username": stakeholder.email, "password": NEW_PASSWORD})[
         "Location"
@@ -64,9 +62,12 @@ def test_requests_are_limited_per_account_and_per_client(smtp, stakeholder):
     client = Client(REMOTE_ADDR="192.0.2.9")
     for i in range(12):
         ask(client, f"someone{i}@example.com")
-    assert AuditEntry.objects.filter(
-        kind="password_reset_requested", data__address="192.0.2.9"
-    ).count() == 10
+    assert (
+        AuditEntry.objects.filter(
+            kind="password_reset_requested", data__address="192.0.2.9"
+        ).count()
+        == 10
+    )
 
 
 def test_a_bad_or_forged_link_is_refused(stakeholder):
