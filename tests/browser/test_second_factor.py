@@ -44,7 +44,7 @@ def test_set_up_an_app_and_sign_in_with_its_code_and_a_recovery_code(
     assert page.url.endswith("/login/verify")
     screenshot(page, f"sign-in-second-step-{width}")
     page.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state("networkidle")
     assert page.url == f"{live_server.url}/"
 
@@ -52,7 +52,7 @@ def test_set_up_an_app_and_sign_in_with_its_code_and_a_recovery_code(
         _log_out(page)
         login(page, live_server.url, member.email, PASSWORD)
         page.get_by_label("Code").fill(codes[3])
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_load_state("networkidle")
         if attempt == 0:
             assert page.url == f"{live_server.url}/"

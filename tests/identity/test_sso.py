@@ -83,12 +83,24 @@ def test_no_mapped_group_is_refused_and_a_removed_person_loses_access(node_provi
     assert "not in a group that gives access" in olga.text
     assert not User.objects.filter(email="olga@example.com").exists()
 
-    sign_in(live_server.url, "sam")
+    session = requests.Session()
+    session.get(_to_callback(session, live_server.url, "sam"))
+    assert session.get(f"{live_server.url}/").status_code == 200
     node_provider.set_people({**PEOPLE, "sam": {**PEOPLE["sam"], "groups": ["everyone"]}})
     refused = sign_in(live_server.url, "sam")
     assert refused.status_code == 403
-    assert not User.objects.get(email="sam@example.com").is_active
+    # the earlier session ended with the access, not when it would have expired
+    assert "/login/" in session.get(f"{live_server.url}/").url
     assert AuditEntry.objects.filter(kind="sso_access_removed").count() == 1
+
+
+def test_an_account_deactivated_here_stays_out(node_provider, live_server):
+    sign_in(live_server.url, "sam")
+    User.objects.filter(email="sam@example.com").update(is_active=False)
+    refused = sign_in(live_server.url, "sam")
+    assert refused.status_code == 403
+    assert "deactivated" in refused.text
+    assert not User.objects.get(email="sam@example.com").is_active
 
 
 def test_an_existing_account_is_linked_only_by_a_verified_address(

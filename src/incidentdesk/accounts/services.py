@@ -382,15 +382,23 @@ def sso_sign_in(*, issuer: str, claims: dict[str, Any]) -> User:
                 issuer=issuer,
                 claims=claims,
             )
+        if refusal is None and user is not None and not user.is_active:
+            refusal = _refuse(
+                reason="account_inactive",
+                detail="Your account here is deactivated. Ask your administrator.",
+                issuer=issuer,
+                claims=claims,
+            )
         if refusal is None and grant is None:
-            if user is not None and user.is_active:
-                user.is_active = False
-                user.save(update_fields=["is_active"])
+            if user is not None and link is not None:
+                # Out of every mapped group: this browser is refused, and every other session
+                # and API token of theirs ends now rather than when it expires.
                 _tokens_revoke_all(by=None, user=user, reason="sso_access_removed")
+                ended = _sessions_drop(user=user, keep_key=None)
                 audit_record(
                     by=None,
                     kind="sso_access_removed",
-                    data={"email": user.email, "issuer": issuer, "role": user.role},
+                    data={"email": user.email, "issuer": issuer, "sessions_ended": ended},
                 )
             refusal = _refuse(
                 reason="no_mapped_group",
@@ -467,18 +475,18 @@ def _sso_apply(
             data={"email": user.email, "issuer": issuer, "role": role, "org": org and org.name},
         )
         return user
-    before = (user.role, user.organisation.name if user.organisation else None, user.is_active)
-    after = (role, org.name if org else None, True)
+    before = (user.role, user.organisation.name if user.organisation else None)
+    after = (role, org.name if org else None)
     if before != after:
-        user.role, user.organisation, user.is_active = role, org, True
-        user.save(update_fields=["role", "organisation", "is_active"])
+        user.role, user.organisation = role, org
+        user.save(update_fields=["role", "organisation"])
         audit_record(
             by=None,
             kind="sso_role_changed",
             data={
                 "email": user.email,
                 "issuer": issuer,
-                "from": {"role": before[0], "org": before[1], "active": before[2]},
+                "from": {"role": before[0], "org": before[1]},
                 "to": {"role": after[0], "org": after[1]},
             },
         )
@@ -519,21 +527,32 @@ def sessions_end(*, user: User, session_id: int | None, keep_key: str | None) ->
 
     The browser holding an ended session is signed out at its next request."""
     with transaction.atomic():
-        rows = SignInSession.objects.select_for_update().filter(user=user)
-        if session_id is not None:
-            rows = rows.filter(pk=session_id)
-        if keep_key:
-            rows = rows.exclude(session_key=keep_key)
-        keys = list(rows.values_list("session_key", flat=True))
-        if session_id is not None and not keys:
-            raise NotFound("No such session.")
-        Session.objects.filter(session_key__in=keys).delete()
-        rows.delete()
+        if session_id is None:
+            count = _sessions_drop(user=user, keep_key=keep_key)
+        else:
+            rows = SignInSession.objects.select_for_update().filter(user=user, pk=session_id)
+            keys = list(rows.values_list("session_key", flat=True))
+            if not keys:
+                raise NotFound("No such session.")
+            Session.objects.filter(session_key__in=keys).delete()
+            rows.delete()
+            count = len(keys)
         audit_record(
             by=user,
             kind="sessions_ended",
-            data={"email": user.email, "count": len(keys), "all": session_id is None},
+            data={"email": user.email, "count": count, "all": session_id is None},
         )
+    return count
+
+
+def _sessions_drop(*, user: User, keep_key: str | None) -> int:
+    """Delete `user`'s sessions but `keep_key`'s (inside the caller's transaction)."""
+    rows = SignInSession.objects.select_for_update().filter(user=user)
+    if keep_key:
+        rows = rows.exclude(session_key=keep_key)
+    keys = list(rows.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    rows.delete()
     return len(keys)
 
 
