@@ -26,6 +26,11 @@ $(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/activate
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@ $(VENV)/.installed
 
+# a real OpenID Connect provider (npm's oidc-provider, run with Node) for the identity tests
+OIDC_PROVIDER := tests/identity/oidc-provider
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.json
+	npm ci --no-audit --no-fund --prefix $(OIDC_PROVIDER) >/dev/null
+
 UV := $(VENV)-lock/bin/uv
 LOCK := $(UV) pip compile pyproject.toml --quiet --generate-hashes --universal --python-version 3.11
 
@@ -46,10 +51,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy src
 	INCIDENTDESK_DATA_DIR=$$(mktemp -d) $(BIN)/incidentdesk manage makemigrations --check --dry-run
 
-test-sqlite: $(VENV)/.installed-test
+test-sqlite: $(VENV)/.installed-test $(OIDC_PROVIDER)/node_modules/.package-lock.json
 	INCIDENTDESK_DATABASE_URL= $(BIN)/pytest -n 2 -p no:cacheprovider
 
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test $(OIDC_PROVIDER)/node_modules/.package-lock.json
 	@if [ -n "$$INCIDENTDESK_TEST_DATABASE_URL" ]; then \
 	  echo "== the suite again on PostgreSQL"; \
 	  INCIDENTDESK_DATABASE_URL="$$INCIDENTDESK_TEST_DATABASE_URL" $(BIN)/pytest -n 2 -p no:cacheprovider; \

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from incidentdesk.accounts import rolemap as _rolemap
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -78,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "incidentdesk.accounts.middleware.SecondFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -150,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+# a password-reset link works for an hour
+PASSWORD_RESET_TIMEOUT = 3600
 LOGOUT_REDIRECT_URL = "/login/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -209,6 +214,32 @@ AXES_LOCKOUT_CALLABLE = "incidentdesk.accounts.views.locked_out"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+
+# -- single sign-on (OpenID Connect) ------------------------------------------------------
+# One provider from the environment (docs/identity.md). The role map decides who is let in and
+# as what; it is read here so that a map with a mistake stops the start with its reason.
+OIDC_ISSUER = os.environ.get("INCIDENTDESK_OIDC_ISSUER", "").strip().rstrip("/")
+OIDC_CLIENT_ID = os.environ.get("INCIDENTDESK_OIDC_CLIENT_ID", "").strip()
+OIDC_CLIENT_SECRET = os.environ.get("INCIDENTDESK_OIDC_CLIENT_SECRET", "").strip()
+OIDC_NAME = os.environ.get("INCIDENTDESK_OIDC_NAME", "").strip() or "your company account"
+OIDC_ROLES_CLAIM = os.environ.get("INCIDENTDESK_OIDC_ROLES_CLAIM", "").strip() or "groups"
+OIDC_SCOPES = os.environ.get("INCIDENTDESK_OIDC_SCOPES", "").strip() or "openid email profile"
+try:
+    OIDC_ROLE_MAP = _rolemap.parse(os.environ.get("INCIDENTDESK_OIDC_ROLE_MAP", ""))
+except _rolemap.RoleMapError as exc:
+    raise ImproperlyConfigured(f"INCIDENTDESK_OIDC_ROLE_MAP: {exc}") from exc
+OIDC_ENABLED = bool(OIDC_ISSUER and OIDC_CLIENT_ID)
+if OIDC_ENABLED and not OIDC_ROLE_MAP:
+    raise ImproperlyConfigured(
+        "INCIDENTDESK_OIDC_ROLE_MAP is empty: nobody could sign in with the identity provider"
+        " (e.g. INCIDENTDESK_OIDC_ROLE_MAP='incident-managers=manager,helpdesk=member')."
+    )
+# Off: the team (managers, members) signs in only through the provider; administrators and
+# stakeholders keep their passwords.
+TEAM_PASSWORD_LOGIN = _env_bool("INCIDENTDESK_TEAM_PASSWORD_LOGIN", True)
+# On: administrators, managers and members need a second factor (an authenticator app) to reach
+# anything but its set-up; a sign-in through the identity provider counts as the provider's own.
+REQUIRE_SECOND_FACTOR = _env_bool("INCIDENTDESK_REQUIRE_SECOND_FACTOR", False)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("INCIDENTDESK_TIME_ZONE", "UTC")

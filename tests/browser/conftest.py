@@ -89,6 +89,8 @@ def new_page(browser, transactional_db):  # type: ignore[no-untyped-def]
         errors.watch(page)
         return page
 
+    # a test that provokes a refusal on purpose takes its expected errors out of this list
+    make.errors = errors  # type: ignore[attr-defined]
     yield make
     for context in contexts:
         context.close()

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from incidentdesk.comms import crypto
 from incidentdesk.comms.models import Channel, Delivery, Preference
+from incidentdesk.core import crypto
 from incidentdesk.core.models import AuditEntry
 from incidentdesk.incidents import services as s
 

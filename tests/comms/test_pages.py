@@ -312,7 +312,7 @@ def test_admin_edits_a_channel_and_a_bad_template_is_refused(admin, member):
     assert r.status_code == 302
     channel.refresh_from_db()
     assert (channel.name, channel.audiences) == ("Team chat", ["team", "manager"])
-    from incidentdesk.comms import crypto
+    from incidentdesk.core import crypto
 
     assert crypto.decrypt(channel.url_encrypted) == "json://127.0.0.1:9/b"
     assert client_for(member).get(f"/comms/channels/{channel.pk}/").status_code == 403

@@ -8,8 +8,9 @@ import hmac
 
 import pytest
 
-from incidentdesk.comms import crypto, services
+from incidentdesk.comms import services
 from incidentdesk.comms.models import Channel, Delivery
+from incidentdesk.core import crypto
 from incidentdesk.incidents import services as s
 
 from .conftest import deliver_due

@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from incidentdesk.comms import services as comms
 from incidentdesk.comms.models import Channel, Delivery, Preference
+from incidentdesk.core import crypto
 from incidentdesk.core.models import AuditEntry
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents import timeline
@@ -176,9 +177,9 @@ def test_restore_on_a_new_machine_re_encrypts_every_secret_and_holds_the_queue(
     out, err = _run("restore", str(archive), "--passphrase-file", passphrase_file)
     assert f"{len(queued)} queued deliveries are held" in out and not err
     assert set(Delivery.objects.filter(state="held").values_list("key", flat=True)) == queued
-    assert comms.crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
+    assert crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
     pref = Preference.objects.get(user=manager)
-    assert comms.crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
+    assert crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
     held = AuditEntry.objects.get(kind="deliveries_held")
     assert held.data == {"count": len(queued), "source": "restore"}
 
@@ -226,7 +227,7 @@ def test_a_backup_without_keys_restores_and_names_what_cannot_be_decrypted(
     assert f"the own chat URLs of {manager.email}" in err
     assert Incident.objects.count() == 1
     with pytest.raises(ValueError, match="cannot decrypt"):
-        comms.crypto.decrypt(Channel.objects.get().url_encrypted)
+        crypto.decrypt(Channel.objects.get().url_encrypted)
 
 
 def test_rotating_the_secret_key_keeps_every_secret(
@@ -242,9 +243,9 @@ def test_rotating_the_secret_key_keeps_every_secret(
     assert AuditEntry.objects.filter(kind="secrets_reencrypted").count() == 1
 
     settings.SECRET_KEY_FALLBACKS = []
-    assert comms.crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
+    assert crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
     pref = Preference.objects.get(user=manager)
-    assert comms.crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
+    assert crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
     _run("secrets", "check")
 
     settings.SECRET_KEY = "yet another key, without its predecessor"

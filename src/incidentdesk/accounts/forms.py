@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from incidentdesk.core.text import TextField
+
+from .models import Role, User
 
 
 class LoginForm(AuthenticationForm):
@@ -16,6 +19,15 @@ class LoginForm(AuthenticationForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+    def confirm_login_allowed(self, user: User) -> None:  # type: ignore[override]
+        super().confirm_login_allowed(user)
+        role = getattr(user, "role", None)
+        if not settings.TEAM_PASSWORD_LOGIN and role in (Role.MANAGER, Role.MEMBER):
+            raise forms.ValidationError(
+                f"The team signs in with {settings.OIDC_NAME}, not with a password.",
+                code="team_password_off",
+            )
 
 
 class UserCreateForm(forms.Form):
@@ -36,8 +48,6 @@ class UserCreateForm(forms.Form):
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        from .models import Role
-
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["role"].choices = Role.choices  # type: ignore[attr-defined]
 

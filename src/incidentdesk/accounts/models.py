@@ -111,3 +111,89 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user.email})"
+
+
+class ExternalIdentity(models.Model):
+    """A person's account at the company's identity provider, linked to their account here.
+
+    The provider names a person by its issuer and subject (`iss`, `sub`), which never change;
+    the e-mail address may, so it links an account only at the first sign-in."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    last_sign_in_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="identity_issuer_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
+class AuthenticatorApp(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238): its shared secret, encrypted at rest.
+
+    `last_step` is the last 30-second step whose code was accepted: a code works once."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="authenticator")
+    secret_encrypted = models.TextField()
+    created_at = models.DateTimeField()
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"authenticator app of {self.user.email}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for the day the authenticator app is lost; only its SHA-256 is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "digest"], name="recovery_user_digest")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user.email}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey on a phone, a laptop or a security key).
+
+    Only its public key is here; `sign_count` is the authenticator's counter, which must grow."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"passkey {self.name!r} of {self.user.email}"
+
+
+class SignInSession(models.Model):
+    """A signed-in browser, as its owner sees it on the account page and can end it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    method = models.CharField(max_length=60)
+    address = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user.email} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,36 @@
 from django.urls import path
 
-from . import views
+from . import security_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/sso/", views.sso_start, name="sso_start"),
+    path("login/sso/callback", views.sso_callback, name="sso_callback"),
+    path("login/verify", security_views.login_verify, name="login_verify"),
+    path("account/", security_views.account, name="account"),
+    path("account/authenticator", security_views.authenticator_setup, name="authenticator_setup"),
+    path(
+        "account/authenticator/remove",
+        security_views.authenticator_delete,
+        name="authenticator_delete",
+    ),
+    path("account/recovery-codes", security_views.recovery_codes, name="recovery_codes"),
+    path("account/passkeys/options", security_views.passkey_create_options, name="passkey_options"),
+    path("account/passkeys/new", security_views.passkey_create, name="passkey_create"),
+    path(
+        "account/passkeys/<int:passkey_id>/remove",
+        security_views.passkey_delete,
+        name="passkey_delete",
+    ),
+    path(
+        "login/passkey/options",
+        security_views.passkey_sign_in_options,
+        name="passkey_sign_in_options",
+    ),
+    path("login/passkey", security_views.passkey_sign_in, name="passkey_sign_in"),
+    path("account/sessions/<int:session_id>/end", security_views.session_end, name="session_end"),
+    path("account/sessions/end", security_views.sessions_end_others, name="sessions_end"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),

@@ -7,13 +7,14 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,13 +27,18 @@ from incidentdesk.core.errors import (
     PermissionDenied,
 )
 
+from . import factors, sso
 from .forms import LoginForm, OrgCreateForm, TokenCreateForm, UserCreateForm
 from .models import ApiToken, Role, StakeholderOrg, User
 from .permissions import can
 from .selectors import token_get_for, tokens_of
 from .services import (
+    SignInRefused,
     org_get_or_create,
     org_set_active,
+    sign_in_failure_record,
+    sign_in_record,
+    sso_sign_in,
     token_create,
     token_revoke,
     user_create,
@@ -41,6 +47,11 @@ from .services import (
 )
 
 PORTAL_URL = "/portal/"
+# How this session signed in: "password" or "sso" (the provider's sign-in counts as its own
+# second factor).
+SIGNED_IN_WITH = "signed_in_with"
+# A password accepted, the second factor still to come: {"user", "next", "since", "tries"}.
+PENDING = "sign_in_pending"
 
 
 class LoginView(auth_views.LoginView):
@@ -48,17 +59,47 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["sso_name"] = settings.OIDC_NAME if sso.enabled() else None
+        return context
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        if factors.has_second_factor(user):
+            # The password was right; the session holds who is half signed in until the code.
+            self.request.session.cycle_key()
+            self.request.session[PENDING] = {
+                "user": user.pk,
+                "next": self.get_redirect_url(),
+                "since": clock.now().timestamp(),
+                "tries": 0,
+            }
+            return redirect("accounts:login_verify")
+        response = super().form_valid(form)
+        self.request.session[SIGNED_IN_WITH] = "password"
+        record_sign_in(self.request, user, "password")
+        return response
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        email = str(form.data.get("username", "")).strip().lower()
+        if email:
+            sign_in_failure_record(email=email, address=_client_address(self.request))
+        return super().form_invalid(form)
+
     def get_success_url(self) -> str:
-        user = self.request.user
-        if getattr(user, "is_team", False):
-            return super().get_success_url()
-        # Stakeholders live in the portal; a team page in ?next= is no place for them.
-        target = self.get_redirect_url()
-        if target.startswith(PORTAL_URL) and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}
-        ):
-            return target
-        return PORTAL_URL
+        return landing(self.request, self.get_redirect_url())
+
+
+def landing(request: HttpRequest, target: str) -> str:
+    """Where a person goes once signed in: `target` (?next=) when it is theirs to see."""
+    user = request.user
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    if getattr(user, "is_team", False):
+        return target or str(settings.LOGIN_REDIRECT_URL)
+    # Stakeholders live in the portal; a team page in ?next= is no place for them.
+    return target if target.startswith(PORTAL_URL) else PORTAL_URL
 
 
 def locked_out(
@@ -72,6 +113,74 @@ def locked_out(
         {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes},
         status=429,
     )
+
+
+def _client_address(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def record_sign_in(request: HttpRequest, user: User, method: str) -> None:
+    """After login(): the audit entry, and the session on the person's account page."""
+    sign_in_record(
+        user=user,
+        method=method,
+        address=_client_address(request),
+        session_key=request.session.session_key,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+
+
+@require_GET
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """ "Sign in with <provider>": off to the company's identity provider."""
+    if not sso.enabled():
+        raise Http404
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    request.session["sso_next"] = target
+    try:
+        return sso.start(request, f"{settings.BASE_URL}{reverse('accounts:sso_callback')}")
+    except sso.FAILURES:
+        return _sso_refused(request, "The identity provider could not be reached. Try again later.")
+
+
+def _sso_refused(request: HttpRequest, detail: str, status: int = 400) -> HttpResponse:
+    return render(
+        request,
+        "accounts/sso_refused.html",
+        {"detail": detail, "provider": settings.OIDC_NAME},
+        status=status,
+    )
+
+
+@require_GET
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    """Back from the provider: the verified claims decide who signs in, and as what."""
+    if not sso.enabled():
+        raise Http404
+    try:
+        claims = sso.finish(request)
+    except sso.FAILURES as exc:
+        sign_in_failure_record(
+            email="",
+            address=_client_address(request),
+            step=f"single sign-on ({type(exc).__name__})",
+        )
+        return _sso_refused(
+            request,
+            "The sign-in with the identity provider could not be completed or was not genuine."
+            " Nothing was changed. Start again from the sign-in page.",
+        )
+    try:
+        user = sso_sign_in(issuer=settings.OIDC_ISSUER, claims=claims)
+    except SignInRefused as refused:
+        return _sso_refused(request, refused.detail, status=403)
+    target = request.session.pop("sso_next", "")
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SIGNED_IN_WITH] = "sso"
+    record_sign_in(request, user, "sso")
+    return redirect(landing(request, target))
 
 
 class LogoutView(auth_views.LogoutView):

@@ -14,12 +14,12 @@ from typing import Any
 from django.conf import settings
 
 from incidentdesk.accounts.models import Role, User
+from incidentdesk.core import crypto
 from incidentdesk.incidents.kinds import Audience, entry_view
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, Policy
 
-from . import crypto
 from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
 
 EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})

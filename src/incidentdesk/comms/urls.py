@@ -1,9 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import reset_views, views
 
 app_name = "comms"
 urlpatterns = [
+    path("password/reset/", reset_views.password_reset, name="password_reset"),
+    path(
+        "password/reset/<str:uidb64>/<str:token>",
+        reset_views.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
     path(
         "incidents/<str:ref>/communications",
         views.incident_communications,

@@ -26,10 +26,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from incidentdesk.comms import crypto
 from incidentdesk.comms.tasks import SUBSCRIBERS_AUDIENCE
 from incidentdesk.comms.transports import TransportError, guard
-from incidentdesk.core import clock
+from incidentdesk.core import clock, crypto
 from incidentdesk.core.errors import (
     FieldError,
     InvalidInput,

@@ -11,8 +11,8 @@ from django.core import serializers
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 
-from incidentdesk.comms import crypto
 from incidentdesk.comms.keys import stored_count
+from incidentdesk.core import crypto
 from incidentdesk.core.backups import (
     ATTACHMENTS,
     DATA,
