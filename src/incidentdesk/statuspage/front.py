@@ -87,6 +87,19 @@ class Prepared:
         return False
 
 
+class Generation:
+    """One manifest's URLs and what has been read of them: replaced whole when the manifest
+    changes, so a file read under an older manifest never lands in a newer one's table."""
+
+    __slots__ = ("entries", "loaded", "modified", "seen")
+
+    def __init__(self, seen: tuple[int, int, int] | None, manifest: dict[str, Any]) -> None:
+        self.seen = seen
+        self.entries: dict[str, Any] = manifest.get("files", {})
+        self.modified: str = manifest.get("modified", "")
+        self.loaded: dict[str, Prepared] = {}
+
+
 class PreparedFront:
     def __init__(self, app: WSGIApp, root: Path, common: list[tuple[str, str]]) -> None:
         self.app = app
@@ -94,10 +107,7 @@ class PreparedFront:
         self.manifest = root / MANIFEST
         self.common = common
         self.lock = threading.Lock()
-        self.seen: tuple[int, int, int] | None = None
-        self.entries: dict[str, Any] = {}
-        self.modified = ""
-        self.loaded: dict[str, Prepared] = {}
+        self.generation = Generation(None, {})
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -118,29 +128,30 @@ class PreparedFront:
             st = os.stat(self.manifest)
         except OSError:
             return None
-        if (st.st_ino, st.st_mtime_ns, st.st_size) != self.seen:
-            self._reload((st.st_ino, st.st_mtime_ns, st.st_size))
-        found = self.loaded.get(path)
-        if found is None and path in self.entries:
-            found = self._load(path)
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        generation = self.generation
+        if generation.seen != seen:
+            generation = self._reload(seen)
+        found = generation.loaded.get(path)
+        if found is None and path in generation.entries:
+            found = self._load(generation, path)
         return found
 
-    def _reload(self, seen: tuple[int, int, int]) -> None:
+    def _reload(self, seen: tuple[int, int, int]) -> Generation:
         with self.lock:
+            if self.generation.seen == seen:
+                return self.generation
             try:
-                manifest = json.loads(self.manifest.read_bytes())
+                generation = Generation(seen, json.loads(self.manifest.read_bytes()))
             except (OSError, ValueError):
-                self.seen, self.entries, self.loaded = None, {}, {}
-                return
-            self.entries = manifest["files"]
-            self.modified = manifest["modified"]
-            self.loaded = {}
-            self.seen = seen
+                generation = Generation(None, {})
+            self.generation = generation
+            return generation
 
-    def _load(self, path: str) -> Prepared | None:
+    def _load(self, generation: Generation, path: str) -> Prepared | None:
         """Read a URL's files. One replaced while it was read (its digest or a copy's content
         does not match the manifest) is left to Django until the next manifest."""
-        entry = self.entries[path]
+        entry = generation.entries[path]
         try:
             body = (self.root / entry["file"]).read_bytes()
             if hashlib.blake2b(body, digest_size=12).hexdigest() != entry["sha"]:
@@ -153,8 +164,8 @@ class PreparedFront:
                 bodies[name] = data
         except (OSError, ValueError, brotli.error):
             return None
-        found = Prepared(bodies, entry, self.modified, self.common)
-        self.loaded[path] = found
+        found = Prepared(bodies, entry, generation.modified, self.common)
+        generation.loaded[path] = found
         return found
 
 
