@@ -246,3 +246,21 @@ def test_switched_off_django_serves_everything(root, published):
         app = WSGIHandler()
         assert front.wrap(app) is app
         assert prepared.refresh() is False
+
+
+def test_the_periodic_check_catches_a_change_made_elsewhere(root, published, member):
+    from incidentdesk.statuspage.tasks import refresh_public_front
+
+    prepared.prepare()
+    assert refresh_public_front.call() is False
+    # no commit inside the test's transaction: for this machine's front, as if another
+    # machine's web process had made the change
+    services.incident_unpublish(by=member, incident=published.ref)
+    assert b"Slow API responses" in (root / "status/index.html").read_bytes()
+    assert refresh_public_front.call() is True
+    assert b"Slow API responses" not in (root / "status/index.html").read_bytes()
+    with clock.frozen(clock.now() + dt.timedelta(days=1)):
+        assert refresh_public_front.call() is True
+        manifest = prepared.read_manifest()
+        assert manifest is not None
+        assert manifest["date"] == clock.now().date().isoformat()

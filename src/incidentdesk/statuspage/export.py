@@ -124,9 +124,10 @@ def export(target: Path) -> list[str]:
     Files are written next to their final names and renamed into place, so a web server
     serving `target` never shows a half-written file."""
     written: list[str] = []
-    for output in outputs(full=True):
-        write_atomically(target / output.path, output.body)
-        written.append(output.path)
+    with selectors.one_reading():
+        for output in outputs(full=True):
+            write_atomically(target / output.path, output.body)
+            written.append(output.path)
     for name in STATIC_FILES:
         source = Path(settings.BASE_DIR) / "static" / name
         (target / "static" / name).parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,6 @@ from typing import Any
 
 import brotli
 from django.conf import settings
-from django.db import transaction
 
 from incidentdesk.core import clock
 
@@ -103,8 +102,10 @@ def prepare(*, root: Path | None = None, force: bool = False) -> bool:
         old = read_manifest(root)
         if not force and is_current(old):
             return False
-        # one snapshot: on PostgreSQL the outputs then agree with each other and the version
-        with transaction.atomic():
+        # no transaction around the render: on SQLite it would hold the writers' lock for it.
+        # A change committed meanwhile has bumped the version past the one read here, so its
+        # own preparation (waiting for this lock) renders again.
+        with selectors.one_reading():
             version, modified, today = _stamp()
             files = {out.url: _write(root, out, old) for out in outputs(full=False)}
         manifest = {
