@@ -31,7 +31,7 @@ from django.conf import settings
 from incidentdesk.core import clock
 
 from . import selectors
-from .export import outputs, write_atomically
+from .export import Output, outputs, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def prepare(*, root: Path | None = None, force: bool = False) -> bool:
     return True
 
 
-def _write(root: Path, out: Any, old: dict[str, Any] | None) -> dict[str, Any]:
+def _write(root: Path, out: Output, old: dict[str, Any] | None) -> dict[str, Any]:
     digest = hashlib.blake2b(out.body, digest_size=12).hexdigest()
     before = (old or {}).get("files", {}).get(out.url)
     if before and before["sha"] == digest and (root / out.path).is_file():
