@@ -1,26 +1,37 @@
-"""The public status page under a surge: /status/ and /api/v2/summary.json against /healthz.
+"""The public status page under a surge: the prepared front against /healthz and nginx.
 
-Needs wrk, the HTTP load generator, from Debian: `apt-get install -y wrk`.
+Needs wrk (`apt-get install -y wrk`); installs nginx from Debian (`nginx-light`) when it is
+missing and this runs as root.
 
-Sets up two temporary SQLite data dirs with the same status page (six components, a published
-active incident with posts, an upcoming maintenance), one of them with 10,000 more past
-published incidents (bulk inserts), and starts `incidentdesk serve --no-worker` on 127.0.0.1
-for each. wrk then runs at 64 connections for a few seconds per endpoint, the two servers
-taking turns endpoint by endpoint, so that both data sets meet the same machine: requests per
-second and p50/p99 latency, next to /healthz in the same run. Goals: the page and summary
-reach at least 0.7 of /healthz's requests per second, and with 10,000 past incidents at least
-0.9 of their rate with 10.
+Sets up a temporary SQLite data dir with a status page (six components, ten published
+incidents with posts, one of them open, an upcoming maintenance) and starts
+`incidentdesk serve --no-worker` on 127.0.0.1, which prepares the public front at start
+(statuspage/prepared.py). nginx runs beside it as the current user, from a temporary config,
+serving the same prepared directory with `gzip_static`. wrk then runs at 64 connections with
+`Accept-Encoding: gzip` against /status/, /api/v2/summary.json and /api/v2/incidents.json on
+both servers and /healthz (the cheapest answer through Django) on IncidentDesk, the servers
+taking turns path by path and round by round, so that other load on the machine hits all
+alike. Goals: each public output at least 3x /healthz and at least 0.5x nginx.
 
-Run: .venv/bin/python bench/statuspage.py [SECONDS_PER_RUN]   (default 4)
+Then the time from a public update to its bytes being served: a public update is posted
+through the API, and /api/v2/summary.json is read until it shows the update, timed from the
+moment the request is sent (so an upper bound of the time from its commit), with nothing else
+running and again while wrk keeps 64 connections on /status/. Goal: p99 under 1 s.
+
+Run: .venv/bin/python bench/statuspage.py [SECONDS_PER_RUN]   (default 5)
+     .venv/bin/python bench/statuspage.py --quick   (a second per run: the test suite's)
 """
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,98 +39,82 @@ import time
 import urllib.request
 from pathlib import Path
 
-SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
+QUICK = "--quick" in sys.argv
+ARGS = [a for a in sys.argv[1:] if a != "--quick"]
+SECONDS = 1 if QUICK else int(ARGS[0]) if ARGS else 5
+ROUNDS = 1 if QUICK else 2
+UPDATES = 5 if QUICK else 40
 CONNECTIONS = 64
-# endpoints take turns, twice each, so that a burst of other load on the machine hits all alike
-ROUNDS = 2
-# as every browser sends it
-GZIP = "Accept-Encoding: gzip, deflate, br"
-PATHS = ["/healthz", "/status/", "/api/v2/summary.json"]
+GZIP = "Accept-Encoding: gzip"
+PUBLIC = ["/status/", "/api/v2/summary.json", "/api/v2/incidents.json"]
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "incidentdesk.cli"]
 
 SEED = r"""
-import datetime as dt, sys
+import datetime as dt
 import django
 django.setup()
-from django.db import transaction
-from incidentdesk.accounts.services import user_create
+from incidentdesk.accounts.services import token_create, user_create
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as s
-from incidentdesk.incidents.models import Incident, PublicUpdate
 from incidentdesk.statuspage import services
-from incidentdesk.statuspage.models import Publication
 
-past = int(sys.argv[1])
-if past == 0:
-    manager = user_create(by=None, email="m@bench.test", password="bench-password-1", role="manager")
-    now = clock.now()
-    names = ["API", "Website", "Checkout", "Reporting", "Search", "Mail"]
-    with clock.frozen(now - dt.timedelta(days=90)):
-        made = [services.component_create(by=manager, name=n) for n in names]
-    for i in range(9):
-        with clock.frozen(now - dt.timedelta(days=80 - 8 * i)) as c:
-            inc = s.incident_report(by=manager, title=f"Past incident {i}")
-            s.incident_categorize(by=manager, incident=inc, type="functionality", severity="P3",
-                                  impact="few")
-            services.incident_link_component(by=manager, incident=inc.ref,
-                                             component=made[i % 6].pk, status="partial_outage")
-            services.incident_publish(by=manager, incident=inc.ref)
-            s.incident_post_update(by=manager, incident=inc, status="identified", body="Found it.")
-            c.advance(hours=2)
-            s.incident_resolve(by=manager, incident=inc, summary="Fixed.")
-    active = s.incident_report(by=manager, title="Checkout errors")
-    s.incident_categorize(by=manager, incident=active, type="functionality", severity="P2",
-                          impact="some")
-    services.incident_link_component(by=manager, incident=active.ref, component=made[2].pk,
-                                     status="major_outage")
-    services.incident_publish(by=manager, incident=active.ref)
-    s.incident_post_update(by=manager, incident=active, status="identified",
-                           body="A payment provider times out.")
-    services.maintenance_schedule(by=manager, name="Database upgrade",
-                                  scheduled_for=now + dt.timedelta(days=2),
-                                  scheduled_until=now + dt.timedelta(days=2, hours=2),
-                                  components=[made[0].pk])
-else:
-    # bulk: a benchmark's data set, far older than the 7 days and 90 days the page shows
-    template = Incident.objects.order_by("pk").first()
-    now = clock.now()
-    with transaction.atomic():
-        for start in range(0, past, 1000):
-            batch = []
-            for i in range(start, min(past, start + 1000)):
-                at = now - dt.timedelta(days=100, minutes=70 * i)
-                batch.append(Incident(title=f"Old incident {i}", status="closed", type="functionality",
-                                      severity="P3", impact="few", reporter=template.reporter,
-                                      policy_version=template.policy_version, reported_at=at,
-                                      resolved_at=at + dt.timedelta(hours=1), updated_at=at))
-            made = Incident.objects.bulk_create(batch)
-            Publication.objects.bulk_create(
-                [Publication(incident=inc, public_title=inc.title, published_at=inc.reported_at)
-                 for inc in made])
-            PublicUpdate.objects.bulk_create(
-                [PublicUpdate(incident=inc, status=st, body="Text of the update.", seq=n,
-                              posted_at=inc.reported_at + dt.timedelta(minutes=30 * n))
-                 for inc in made for n, st in enumerate(["investigating", "resolved"], 1)])
-        services.page_bump()
+manager = user_create(by=None, email="m@bench.test", password="bench-password-1", role="manager")
+now = clock.now()
+names = ["API", "Website", "Checkout", "Reporting", "Search", "Mail"]
+with clock.frozen(now - dt.timedelta(days=90)):
+    made = [services.component_create(by=manager, name=n) for n in names]
+for i in range(9):
+    with clock.frozen(now - dt.timedelta(days=80 - 8 * i)) as c:
+        inc = s.incident_report(by=manager, title=f"Past incident {i}")
+        s.incident_categorize(by=manager, incident=inc, type="functionality", severity="P3",
+                              impact="few")
+        services.incident_link_component(by=manager, incident=inc.ref,
+                                         component=made[i % 6].pk, status="partial_outage")
+        services.incident_publish(by=manager, incident=inc.ref)
+        s.incident_post_update(by=manager, incident=inc, status="identified", body="Found it.")
+        c.advance(hours=2)
+        s.incident_resolve(by=manager, incident=inc, summary="Fixed.")
+active = s.incident_report(by=manager, title="Checkout errors")
+s.incident_categorize(by=manager, incident=active, type="functionality", severity="P2",
+                      impact="some")
+services.incident_link_component(by=manager, incident=active.ref, component=made[2].pk,
+                                 status="major_outage")
+services.incident_publish(by=manager, incident=active.ref)
+s.incident_post_update(by=manager, incident=active, status="identified",
+                       body="A payment provider times out.")
+services.maintenance_schedule(by=manager, name="Database upgrade",
+                              scheduled_for=now + dt.timedelta(days=2),
+                              scheduled_until=now + dt.timedelta(days=2, hours=2),
+                              components=[made[0].pk])
+print(active.ref, token_create(by=None, user=manager)[0])
 """
 
-# the cost of a cache miss (a new page version): rendering each output from the database
-RENDER = r"""
-import statistics, time
-import django
-django.setup()
-from incidentdesk.statuspage import public
-for name, render in [("/status/", public.page_html),
-                     ("/api/v2/summary.json", lambda: public.json_bytes("summary.json")),
-                     ("/status/history.atom", lambda: public.feed_bytes("atom"))]:
-    render()
-    times = []
-    for _ in range(7):
-        started = time.perf_counter()
-        render()
-        times.append((time.perf_counter() - started) * 1000)
-    print(f"  {name:24} {statistics.median(times):9.1f} ms")
+NGINX = """
+worker_processes 2;
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    index index.html;
+    gzip_static on;
+    etag on;
+  }}
+}}
 """
 
 
@@ -129,12 +124,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run(args, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-
-
 def wait_for(url: str) -> None:
-    for _ in range(200):
+    for _ in range(300):
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
@@ -151,23 +142,12 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str, seconds: float | None = None) -> tuple[float, float, float, int]:
-    duration = seconds if seconds is not None else SECONDS / ROUNDS
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{max(1, round(duration))}s",  # wrk takes whole seconds
-            "--latency",
-            "-H",
-            GZIP,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def wrk_args(url: str, seconds: int) -> list[str]:
+    return ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-H", GZIP, url]
+
+
+def wrk(url: str, seconds: int) -> tuple[float, float, float, int]:
+    out = subprocess.run(wrk_args(url, seconds), capture_output=True, text=True, check=True).stdout
     if "Latency Distribution" not in out:
         raise SystemExit(f"wrk printed no latency distribution:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -177,59 +157,38 @@ def wrk(url: str, seconds: float | None = None) -> tuple[float, float, float, in
     return rps, p50, p99, int(bad.group(1)) if bad else 0
 
 
-def measure(bases: dict[str, str]) -> dict[str, dict[str, float]]:
-    """Rates per server and path. The servers take turns within each round, path by path, so
-    a burst of other load on the machine hits both data sets alike."""
-    for base in bases.values():
-        for path in PATHS:
-            # every web process renders the page once per version: not part of the figures
-            wrk(base + path, seconds=1)
-    runs: dict[str, dict[str, list[tuple[float, float, float, int]]]] = {
-        label: {path: [] for path in PATHS} for label in bases
-    }
-    for _ in range(ROUNDS):
-        for path in PATHS:
-            for label, base in bases.items():
-                runs[label][path].append(wrk(base + path))
-    rates: dict[str, dict[str, float]] = {}
-    for label, by_path in runs.items():
-        rates[label] = {path: sum(r[0] for r in res) / ROUNDS for path, res in by_path.items()}
-        print(f"\n{label}: wrk, {CONNECTIONS} connections, {SECONDS} s per endpoint, gzip accepted")
-        print(f"  {'endpoint':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  vs /healthz")
-        for path, results in by_path.items():
-            p50 = sum(r[1] for r in results) / ROUNDS
-            p99 = max(r[2] for r in results)
-            bad = sum(r[3] for r in results)
-            note = f"  ({bad} non-2xx)" if bad else ""
-            ratio = rates[label][path] / rates[label]["/healthz"]
-            print(
-                f"  {path:24} {rates[label][path]:9.0f} {p50:8.2f} {p99:8.2f}  {ratio:9.2f}{note}"
-            )
-    return rates
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("nginx is missing: apt-get install -y nginx-light")
+    print("(installing nginx-light from Debian)")
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "nginx-light"], check=True, stdout=subprocess.DEVNULL
+    )
+    return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def prepare(past: int) -> tuple[str, dict[str, str]]:
-    data = tempfile.mkdtemp(prefix="bench-statuspage-")
-    env = {
-        **os.environ,
-        "INCIDENTDESK_DATA_DIR": data,
-        "DJANGO_SETTINGS_MODULE": "incidentdesk.settings",
-    }
-    env.pop("INCIDENTDESK_DATABASE_URL", None)
-    run([*CLI, "init"], env)
-    run([*CLI, "manage", "collectstatic", "--noinput"], env)
-    run([sys.executable, "-c", SEED, "0"], env)
-    if past:
-        started = time.monotonic()
-        run([sys.executable, "-c", SEED, str(past)], env)
-        print(f"(added {past:,} past incidents in {time.monotonic() - started:.1f} s)")
-    return data, env
+def start_nginx(public: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    # as root nginx's workers would become `nobody`, who cannot read the temporary data dir
+    user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX.format(user=user, tmp=tmp, port=port, root=public))
+    process = subprocess.Popen(
+        [nginx_binary(), "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"],
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(base + "/status/")
+    return process, base
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env["INCIDENTDESK_BASE_URL"] = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
+    process = subprocess.Popen(
         [*CLI, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=ROOT,
@@ -238,44 +197,157 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/healthz")
-    return server, base
+    return process, base
+
+
+def measure(ours: str, nginx: str) -> dict[str, dict[str, list[tuple[float, float, float, int]]]]:
+    targets = [("IncidentDesk", ours, ["/healthz", *PUBLIC]), ("nginx", nginx, PUBLIC)]
+    for _, base, paths in targets:
+        for path in paths:
+            wrk(base + path, 1)  # warm-up, not counted
+    runs: dict[str, dict[str, list[tuple[float, float, float, int]]]] = {
+        label: {path: [] for path in paths} for label, _, paths in targets
+    }
+    for _ in range(ROUNDS):
+        for path in ["/healthz", *PUBLIC]:
+            for label, base, paths in targets:
+                if path in paths:
+                    runs[label][path].append(wrk(base + path, SECONDS))
+    return runs
+
+
+def post(base: str, path: str, token: str, body: dict[str, str]) -> None:
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def visible_after(base: str, ref: str, token: str, n: int) -> tuple[float, float]:
+    """Seconds from sending a public update to the API's answer and to /api/v2/summary.json
+    showing it."""
+    mark = f"Update {n} {time.time_ns()}"
+    status = "monitoring" if n % 2 else "identified"
+    sent = time.monotonic()
+    post(base, f"/api/v1/incidents/{ref}/updates", token, {"status": status, "body": mark})
+    answered = time.monotonic() - sent
+    while True:
+        with urllib.request.urlopen(base + "/api/v2/summary.json?poll", timeout=30) as response:
+            if mark.encode() in response.read():
+                return answered, time.monotonic() - sent
+        if time.monotonic() - sent > 30:
+            raise SystemExit(f"update {n} was not served within 30 s")
+        time.sleep(0.002)
+
+
+def visibility(base: str, ref: str, token: str) -> dict[str, list[tuple[float, float]]]:
+    times: dict[str, list[tuple[float, float]]] = {"idle": [], "under load": []}
+    for n in range(UPDATES):
+        times["idle"].append(visible_after(base, ref, token, n))
+    load = subprocess.Popen(
+        wrk_args(base + "/status/", 3600), stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        time.sleep(0.5)
+        for n in range(UPDATES, 2 * UPDATES):
+            times["under load"].append(visible_after(base, ref, token, n))
+    finally:
+        os.killpg(load.pid, signal.SIGTERM)
+        load.wait()
+    return times
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def report(runs: dict[str, dict[str, list[tuple[float, float, float, int]]]]) -> None:
+    rate = {
+        label: {path: statistics.mean(r[0] for r in res) for path, res in by_path.items()}
+        for label, by_path in runs.items()
+    }
+    print(f"\nwrk, {CONNECTIONS} connections, {SECONDS} s a run, {ROUNDS} rounds, {GZIP}")
+    print(f"  {'server':13} {'endpoint':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for label, by_path in runs.items():
+        for path, results in by_path.items():
+            bad = sum(r[3] for r in results)
+            note = f"  ({bad} non-2xx)" if bad else ""
+            print(
+                f"  {label:13} {path:24} {rate[label][path]:9.0f} "
+                f"{statistics.mean(r[1] for r in results):8.2f} "
+                f"{max(r[2] for r in results):8.2f}{note}"
+            )
+    print("\nratios (goals: >= 3 vs /healthz, >= 0.5 vs nginx)")
+    healthz = rate["IncidentDesk"]["/healthz"]
+    for path in PUBLIC:
+        ours = rate["IncidentDesk"][path]
+        print(
+            f"  {path:24} vs /healthz {ours / healthz:5.2f}   "
+            f"vs nginx {ours / rate['nginx'][path]:5.2f}"
+        )
 
 
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    few, many = "10 past incidents", "10,010 past incidents"
-    dirs: list[str] = []
-    servers: list[subprocess.Popen[bytes]] = []
+    data = Path(tempfile.mkdtemp(prefix="bench-statuspage-"))
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        bases: dict[str, str] = {}
-        envs: dict[str, dict[str, str]] = {}
-        # two servers side by side, one per data set, measured in turns
-        for label, past in ((few, 0), (many, 10_000)):
-            data, envs[label] = prepare(past)
-            dirs.append(data)
-            server, bases[label] = serve(envs[label])
-            servers.append(server)
-        rates = measure(bases)
-        for label in (few, many):
-            print(f"\nrendering on a new page version, {label} (median of 7)")
-            subprocess.run([sys.executable, "-c", RENDER], env=envs[label], check=True, cwd=ROOT)
-        print("\nratios")
+        env = {**os.environ, "INCIDENTDESK_DATA_DIR": str(data)}
+        env.pop("INCIDENTDESK_DATABASE_URL", None)
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        subprocess.run([*CLI, "init"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        seeded = subprocess.run(
+            [sys.executable, "-c", SEED],
+            env={**env, "DJANGO_SETTINGS_MODULE": "incidentdesk.settings"},
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        ref, token = seeded[-2], seeded[-1]
+        server, ours = start_serve(env)
+        processes.append(server)
+        nginx_dir = data / "nginx"
+        nginx_dir.mkdir()
+        web, theirs = start_nginx(data / "public", nginx_dir)
+        processes.append(web)
+        sizes = {path: len(urllib.request.urlopen(ours + path).read()) for path in PUBLIC}
+        print("bytes (uncompressed): " + ", ".join(f"{p} {n:,}" for p, n in sizes.items()))
+        report(measure(ours, theirs))
+        times = visibility(ours, ref, token)
         print(
-            f"  {'/healthz':24} 10,000 past vs 10: {rates[many]['/healthz'] / rates[few]['/healthz']:.2f} (the same work: the run's noise)"
+            "\nfrom sending a public update (POST /api/v1/incidents/INC-n/updates) to its answer,"
+            " and to /api/v2/summary.json serving it (goal: p99 < 1 s)"
         )
-        for path in PATHS[1:]:
-            print(
-                f"  {path:24} vs /healthz: {rates[few][path] / rates[few]['/healthz']:.2f} "
-                f"(goal >= 0.7); 10,000 past vs 10: {rates[many][path] / rates[few][path]:.2f} "
-                "(goal >= 0.9)"
-            )
+        for label, pairs in times.items():
+            for what, values in (
+                ("answer", [a for a, _ in pairs]),
+                ("served", [v for _, v in pairs]),
+            ):
+                print(
+                    f"  {label:11} {what:7} n={len(values):3}"
+                    f"  p50 {statistics.median(values) * 1000:7.1f} ms"
+                    f"  p99 {p99(values) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms"
+                )
+        load = os.getloadavg()
+        print(
+            f"\nload average at the end (1, 5, 15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+        )
     finally:
-        for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=20)
-        for data in dirs:
-            shutil.rmtree(data, ignore_errors=True)
+        for process in processes:
+            with_group = process.pid
+            try:
+                os.killpg(with_group, signal.SIGTERM)
+                process.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(with_group, signal.SIGKILL)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

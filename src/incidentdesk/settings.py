@@ -346,6 +346,12 @@ DELIVERY_LEASE_SECONDS = int(os.environ.get("INCIDENTDESK_DELIVERY_LEASE", "120"
 STATUSPAGE_MAX_AGE = int(os.environ.get("INCIDENTDESK_STATUSPAGE_MAX_AGE", "0"))
 # Seconds a web process trusts the page version it read; changes elsewhere show within this.
 STATUSPAGE_VERSION_TTL = float(os.environ.get("INCIDENTDESK_STATUSPAGE_VERSION_TTL", "1"))
+# The prepared public front (docs/statuspage.md): the page, feeds, badges and v2 documents as
+# files under this directory after every change, served before Django. Off: Django serves all.
+STATUSPAGE_PREPARE = _env_bool("INCIDENTDESK_STATUSPAGE_PREPARE", True)
+STATUSPAGE_PUBLIC_DIR = Path(
+    os.environ.get("INCIDENTDESK_STATUSPAGE_PUBLIC_DIR") or DATA_DIR / "public"
+)
 # Subscription requests accepted from one client (IP address) an hour.
 STATUSPAGE_SUBSCRIBE_PER_HOUR = int(
     os.environ.get("INCIDENTDESK_STATUSPAGE_SUBSCRIBE_PER_HOUR", "10")

@@ -169,6 +169,13 @@ def test_backup_and_restore_into_a_new_data_dir(demo_dir, tmp_path):
         sql = f"SELECT * FROM {table} ORDER BY id"
         assert query(restored, sql) == query(demo_dir, sql)
     assert run(restored, "timeline", "verify").stdout.strip().endswith("audit log intact.")
+    # the public front shows the restored page: the demo's incidents, at the restored version
+    manifest = json.loads((restored / "public" / "manifest.json").read_text())
+    ((version, token),) = query(restored, "SELECT version, token FROM statuspage_pagestate")
+    assert manifest["version"] == f"{version}{token}"
+    summary = json.loads((restored / "public" / "api" / "v2" / "summary.json").read_text())
+    original = json.loads((demo_dir / "public" / "api" / "v2" / "summary.json").read_text())
+    assert [c["name"] for c in summary["components"]] == [c["name"] for c in original["components"]]
 
 
 # -- serving ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ updates of published incidents, public summaries, components and maintenance.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import itertools
 import json
 import re
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
+import brotli
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
@@ -59,7 +61,7 @@ from incidentdesk.portal.files import Upload
 from incidentdesk.portal.models import Attachment
 from incidentdesk.reviews import services as reviews
 from incidentdesk.reviews.models import ActionItem
-from incidentdesk.statuspage import cache, subscriptions
+from incidentdesk.statuspage import cache, prepared, subscriptions
 from incidentdesk.statuspage import services as statuspage
 from incidentdesk.statuspage.models import Maintenance, Publication
 
@@ -581,6 +583,17 @@ def _sweep(world: World, inbox: Inbox, webhooks: Webhooks, export_dir: Path) -> 
             outputs["anonymous"][f"export {path.relative_to(export_dir)}"] = path.read_text(
                 errors="replace"
             )
+    # the prepared front, as served before Django and by a reverse proxy: every file and
+    # every compressed copy, read from the disk
+    front_dir = export_dir.parent / "front"
+    prepared.prepare(root=front_dir, force=True)
+    for path in front_dir.rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            raw = {".gz": gzip.decompress, ".br": brotli.decompress}.get(path.suffix, bytes)(raw)
+            outputs["anonymous"][f"front {path.relative_to(front_dir)}"] = raw.decode(
+                errors="replace"
+            )
     for i, body in enumerate(webhooks.bodies):
         outputs["anonymous"][f"webhook {i}"] = body.decode(errors="replace")
     inboxes = {
@@ -673,5 +686,8 @@ def test_the_sweep_reads_what_each_audience_may(sweep):
     assert sweep.urls > 200
     assert any(w.startswith("mail") for w in sweep.outputs[NORTHWIND])
     assert any(w.startswith("export") for w in sweep.outputs["anonymous"])
+    front = {w: t for w, t in sweep.outputs["anonymous"].items() if w.startswith("front")}
+    assert "front status/index.html.br" in front
+    assert any(PUB_PUBLIC_TITLE in text for text in front.values())
     assert any(w.startswith("webhook") for w in sweep.outputs["anonymous"])
     assert json.dumps(sorted(sweep.outputs)) == json.dumps(sorted([*AUDIENCES, AFTER_JOIN]))

@@ -11,3 +11,4 @@ class StatuspageConfig(AppConfig):
         from . import services  # noqa: F401  (connects the timeline receiver)
 
         periodic.register("incidentdesk.statuspage.tasks.maintenance_tick")
+        periodic.register("incidentdesk.statuspage.tasks.refresh_public_front")

@@ -4,7 +4,13 @@ Every public response is named by the page's version (bumped in the transaction 
 the page shows) and today's date (the uptime bars move on at midnight). The version is one
 row, read at most once a second per process: a client that has this version gets 304 Not
 Modified; otherwise the rendered bytes come from this process's memory, rendered once per
-version."""
+version. (Most public URLs are answered before Django, by the prepared front: `front.py`.)
+
+An entry's key is the normalised request: the path and only the query parameters the view
+declares (none of today's views reads one), so `?x=<random>` is the same entry. Each key is
+rendered once however many requests ask for it at the same moment (the others wait for that
+render, not for renders of other keys), and the least recently used entry leaves when the
+store is full, one at a time."""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ import functools
 import gzip
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, cast
 
@@ -26,8 +33,8 @@ from .selectors import page_state
 
 MAX_ENTRIES = 512
 
+# guards the store and the renders in flight; never held while rendering
 _lock = threading.Lock()
-_render_lock = threading.Lock()
 GZIP_MIN = 1024
 
 
@@ -46,8 +53,21 @@ class Entry:
         return self.gz
 
 
-_store: dict[tuple[str, str, str, dt.date], Entry] = {}
-_store_version: list[str] = [""]
+Key = tuple[str, tuple[tuple[str, str], ...], str, dt.date]
+_store: OrderedDict[Key, Entry] = OrderedDict()
+
+
+class Flight:
+    """A render in progress: the requests for the same key wait for its entry."""
+
+    __slots__ = ("done", "entry")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.entry: Entry | None = None
+
+
+_flights: dict[Key, Flight] = {}
 
 Renderer = Callable[..., tuple[bytes, str] | tuple[bytes, str, int]]
 
@@ -104,9 +124,12 @@ def _headers(response: HttpResponseBase, etag: str, modified: dt.datetime, cors:
         response["Access-Control-Allow-Origin"] = "*"
 
 
-def cached(*, cors: bool = False) -> Callable[[Renderer], Callable[..., HttpResponseBase]]:
+def cached(
+    *, cors: bool = False, params: Sequence[str] = ()
+) -> Callable[[Renderer], Callable[..., HttpResponseBase]]:
     """Serve a renderer's (body, content type[, status]) through the version cache, gzipped
-    (once per version) for clients that accept it."""
+    (once per version) for clients that accept it. `params` names the query parameters the
+    renderer reads; any other parameter is ignored."""
 
     def wrap(render: Renderer) -> Callable[..., HttpResponseBase]:
         @functools.wraps(render)
@@ -118,15 +141,9 @@ def cached(*, cors: bool = False) -> Callable[[Renderer], Callable[..., HttpResp
                 response: HttpResponseBase = HttpResponse(status=304)
                 _headers(response, _tag(etag, gzip_ok), modified, cors)
                 return response
-            key = (request.path, request.GET.urlencode(), version, today)
-            hit = _store.get(key)
-            if hit is None:
-                # one render per process and version: the threads of a surge that arrive
-                # meanwhile wait for it rather than each rendering the same page
-                with _render_lock:
-                    hit = _store.get(key)
-                    if hit is None:
-                        hit = _render(render, key, version, request, *args, **kwargs)
+            known = tuple((name, request.GET.get(name, "")) for name in params)
+            key: Key = (request.path, known, version, today)
+            hit = _fetch(key, lambda: _render(render, request, *args, **kwargs))
             if gzip_ok and hit.status == 200 and len(hit.body) > GZIP_MIN:
                 response = HttpResponse(hit.gzipped(), content_type=hit.content_type)
                 response["Content-Encoding"] = "gzip"
@@ -144,19 +161,41 @@ def cached(*, cors: bool = False) -> Callable[[Renderer], Callable[..., HttpResp
     return wrap
 
 
-def _render(
-    render: Renderer, key: Any, version: str, request: HttpRequest, *args: Any, **kwargs: Any
-) -> Entry:
+def _render(render: Renderer, request: HttpRequest, *args: Any, **kwargs: Any) -> Entry:
     result = render(request, *args, **kwargs)
-    status = result[2] if len(result) == 3 else 200
-    entry = Entry(result[0], result[1], status)
-    if status == 200:
+    return Entry(result[0], result[1], result[2] if len(result) == 3 else 200)
+
+
+def _fetch(key: Key, make: Callable[[], Entry]) -> Entry:
+    """The entry for `key`: from the store, from a render in flight for the same key, or
+    rendered here. A surge's threads wait for the one render of their key only."""
+    with _lock:
+        hit = _store.get(key)
+        if hit is not None:
+            _store.move_to_end(key)
+            return hit
+        flight = _flights.get(key)
+        mine = flight is None
+        if flight is None:
+            flight = _flights[key] = Flight()
+    if not mine:
+        flight.done.wait(timeout=30)
+        if flight.entry is not None:
+            return flight.entry
+        return make()  # the render it waited for failed: its error is this request's too
+    try:
+        entry = make()
+        flight.entry = entry
+        if entry.status == 200:
+            with _lock:
+                _store[key] = entry
+                while len(_store) > MAX_ENTRIES:
+                    _store.popitem(last=False)
+        return entry
+    finally:
         with _lock:
-            if _store_version[0] != version or len(_store) >= MAX_ENTRIES:
-                _store.clear()
-                _store_version[0] = version
-            _store[key] = entry
-    return entry
+            _flights.pop(key, None)
+        flight.done.set()
 
 
 def _tag(etag: str, gzipped: bool) -> str:

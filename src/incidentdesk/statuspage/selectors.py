@@ -5,9 +5,13 @@ every public read goes through `public_publications()`."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -50,6 +54,37 @@ COMPONENT_INDICATOR = {
 }
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+_reading: ContextVar[dict[Any, Any] | None] = ContextVar("statuspage_reading", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within this block the selectors marked `shared` read the database once: rendering every
+    public output in a row (the prepared front, the export) asks for the same components and
+    incidents many times. The results are read-only for their callers."""
+    token = _reading.set({})
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def shared(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        memo = _reading.get()
+        if memo is None:
+            return fn(*args, **kwargs)
+        key = (fn.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = fn(*args, **kwargs)
+        return memo[key]  # type: ignore[no-any-return]
+
+    return wrapper
+
+
 _STATE_SQL = "SELECT version, token, changed_at FROM statuspage_pagestate WHERE id = 1"
 
 
@@ -70,6 +105,7 @@ def page_state() -> tuple[str, dt.datetime]:
     return f"{row[0]}{row[1]}", changed
 
 
+@shared
 def page_name() -> str:
     name = getattr(settings, "STATUSPAGE_NAME", "")
     if name:
@@ -212,11 +248,13 @@ def public_incidents(qs: QuerySet[Publication] | None = None) -> list[PublicInci
     return [pi for pi in (_as_public(p) for p in rows) if pi is not None]
 
 
+@shared
 def recent_incidents(limit: int = 50) -> list[PublicIncident]:
     """The newest published incidents (Statuspage's incidents.json returns the last 50)."""
     return public_incidents(public_publications().order_by("-published_at", "-pk")[:limit])
 
 
+@shared
 def unresolved_incidents() -> list[PublicIncident]:
     open_statuses = [s.value for s in lifecycle.OPEN]
     qs = public_publications().filter(postmortem_at__isnull=True)
@@ -236,6 +274,7 @@ def incidents_between(start: dt.datetime, end: dt.datetime) -> list[PublicIncide
     return public_incidents(qs.order_by("-published_at", "-pk"))
 
 
+@shared
 def first_publication_at() -> dt.datetime | None:
     return (
         public_publications()
@@ -253,12 +292,14 @@ def maintenances(qs: QuerySet[Maintenance] | None = None) -> list[Maintenance]:
     return list(base.prefetch_related("components", "updates"))
 
 
+@shared
 def upcoming_maintenances() -> list[Maintenance]:
     return maintenances(
         Maintenance.objects.filter(status=MaintenanceStatus.SCHEDULED).order_by("scheduled_for")
     )
 
 
+@shared
 def active_maintenances() -> list[Maintenance]:
     return maintenances(
         Maintenance.objects.filter(
@@ -296,10 +337,12 @@ class ComponentView:
         return max((d.status for d in self.days), key=lambda s: STATUS_RANK[ComponentStatus(s)])
 
 
+@shared
 def components() -> list[Component]:
     return list(Component.objects.select_related("group").order_by("position", "name"))
 
 
+@shared
 def groups() -> list[ComponentGroup]:
     return list(ComponentGroup.objects.order_by("position", "name"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from . import services, subscriptions
+from . import prepared, services, subscriptions
 
 
 @task()
@@ -25,3 +25,9 @@ def notify_maintenance(maintenance_id: int, event: str) -> int:
 @task()
 def notify_component(change_id: int, old_status: str) -> int:
     return subscriptions.notify_component(change_id, old_status)
+
+
+@task()
+def refresh_public_front() -> bool:
+    """A change made on another machine, or a new day for the uptime bars."""
+    return prepared.refresh()

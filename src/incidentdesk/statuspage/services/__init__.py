@@ -22,7 +22,7 @@ from incidentdesk.incidents.models import Incident, PublicStatus
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.incidents.services import incident_lock
 
-from .. import cache
+from .. import cache, prepared
 from ..models import (
     Component,
     ComponentGroup,
@@ -48,7 +48,8 @@ PUBLIC_STATUSES = [*PublicStatus.values, "postmortem"]
 
 def page_bump() -> None:
     """Mark everything the public page shows as changed. Call inside the changing transaction:
-    a rolled-back change leaves the version alone."""
+    a rolled-back change leaves the version alone. Once it commits, the prepared public front
+    is rendered again (in this process: the change is served by the time its request ends)."""
     now = clock.now()
     token = secrets.token_hex(8)
     updated = PageState.objects.filter(pk=1).update(
@@ -59,6 +60,7 @@ def page_bump() -> None:
             pk=1, defaults={"version": 2, "changed_at": now, "token": token}
         )
     cache.forget()
+    transaction.on_commit(prepared.refresh, robust=True)
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,4 +20,8 @@ class Command(BaseCommand):
             version = policy_sync_from_file()
         except PolicyInvalid as exc:
             raise CommandError(f"The policy file has problems:\n{exc}") from None
+        if settings.STATUSPAGE_PREPARE:
+            from incidentdesk.statuspage.prepared import prepare
+
+            prepare(force=True)
         self.stdout.write(f"Database ready; active policy v{version.pk} ({version.source}).")

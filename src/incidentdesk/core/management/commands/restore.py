@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -27,6 +28,7 @@ from incidentdesk.core.backups import (
 from incidentdesk.incidents.models import Incident
 from incidentdesk.portal import files
 from incidentdesk.portal.models import Attachment
+from incidentdesk.statuspage.prepared import prepare
 
 
 class Command(BaseCommand):
@@ -67,6 +69,9 @@ class Command(BaseCommand):
             unreadable, held = self._load(data, keys)
             restored, missing = self._files(archive)
         progress("")
+        if settings.STATUSPAGE_PREPARE:
+            # the public front shows the restored page, not what this machine served before
+            prepare(force=True)
         self.stdout.write(
             f"Restored {source}: {Incident.objects.count()} incidents, {restored} attachment "
             "files; run 'incidentdesk timeline verify' to check it."

@@ -99,6 +99,11 @@ class Command(BaseCommand):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("The database is not set up: run 'incidentdesk init' first.")
+        if settings.STATUSPAGE_PREPARE:
+            from incidentdesk.statuspage.prepared import prepare
+
+            # the front the web processes serve before Django: never missing or stale at start
+            prepare()
         connection.close()
         # the web processes stop when this process is gone, however it ended (wsgi.py)
         os.environ["INCIDENTDESK_PARENT_PID"] = str(os.getpid())
