@@ -245,7 +245,10 @@ def test_serve_runs_the_whole_flow_over_http(demo_dir):
         api = Api(base)
         assert api("GET", "/healthz") == (200, {"status": "ok"})
         status, ready = api("GET", "/readyz")
-        assert (status, ready["status"]) == (200, "ok")
+        # served with --no-worker: the demo's deliveries wait, and once they have waited a
+        # minute (a slow machine) readiness says so, while the web still serves
+        assert status == 200
+        assert ready["status"] == "ok" or ready["detail"].startswith("tasks are waiting"), ready
         s, m, mg = tokens["stakeholder"], tokens["member"], tokens["manager"]
 
         status, body = api("POST", "/api/v1/incidents", s, {"title": "Tills cannot sync"})
