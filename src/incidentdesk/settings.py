@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "incidentdesk.portal",
     "incidentdesk.reviews",
     "incidentdesk.ingest",
+    "incidentdesk.ops",
 ]
 
 MIDDLEWARE = [

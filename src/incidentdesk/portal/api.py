@@ -11,8 +11,9 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.models import User
-from incidentdesk.core.api import Instant, actor
+from incidentdesk.core.api import Instant
 from incidentdesk.core.errors import NotFound
 from incidentdesk.core.text import Line, Text
 from incidentdesk.incidents.kinds import EntryView, audience_of, entries_for, entry_view
