@@ -5,6 +5,8 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from incidentdesk.core.text import TextField
 
+from .models import Role
+
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
@@ -36,8 +38,6 @@ class UserCreateForm(forms.Form):
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        from .models import Role
-
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["role"].choices = Role.choices  # type: ignore[attr-defined]
 

@@ -21,6 +21,7 @@ from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, 
 
 from . import crypto
 from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
+from .services import deliveries_queue_many
 
 EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})
 PERSON_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.APPRISE})
@@ -46,7 +47,6 @@ def on_entry_appended(sender: Any, incident: Incident, entry: TimelineEntry, **k
     rules = policy.notification_rules(entry.kind, incident.severity or None)
     if not rules:
         return
-    from .services import deliveries_queue_many
 
     deliveries_queue_many(plan(incident, entry, rules, policy))
 

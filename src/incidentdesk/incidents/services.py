@@ -28,6 +28,7 @@ from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 
 from . import lifecycle, timeline
+from .calendar import review_check_day
 from .lifecycle import Status
 from .models import (
     DESCRIPTION_MAX,
@@ -97,8 +98,6 @@ def _compute_due(incident: Incident, policy: Policy) -> None:
     moments = [at for at, _, _, _ in _sla_moments(incident, policy)]
     open_ = incident.status not in lifecycle.FINISHED
     incident.sla_check_at = min(moments) if moments and open_ else None
-    from incidentdesk.reviews.selectors import review_check_day
-
     incident.review_check_on = review_check_day(incident, policy)
 
 

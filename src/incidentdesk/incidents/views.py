@@ -29,13 +29,13 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
-from incidentdesk.portal.search import incidents_matching
 
 from . import lifecycle, services
 from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, TaskState, TimelineEntry
 from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
+from .search import incidents_matching
 from .selectors import (
     REF,
     IncidentFilters,

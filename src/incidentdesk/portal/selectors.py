@@ -12,6 +12,7 @@ from incidentdesk.core.errors import NotFound
 from incidentdesk.incidents import lifecycle
 from incidentdesk.incidents.kinds import EntryView, entries_for
 from incidentdesk.incidents.models import Incident
+from incidentdesk.incidents.search import ranked_incident_ids
 from incidentdesk.incidents.selectors import parse_ref, visible_incidents
 from incidentdesk.statuspage.selectors import (
     PublicIncident,
@@ -20,7 +21,6 @@ from incidentdesk.statuspage.selectors import (
 )
 
 from .models import Attachment, Follow, HeldMail, HeldState, ReportDetails
-from .search import ranked_incident_ids
 
 PLAIN_STATUS = {
     "reported": "Received: the team will look at it shortly",

@@ -27,6 +27,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from incidentdesk.comms import crypto
+from incidentdesk.comms.services import message_queue, new_webhook_secret
 from incidentdesk.comms.tasks import SUBSCRIBERS_AUDIENCE
 from incidentdesk.comms.transports import TransportError, guard
 from incidentdesk.core import clock
@@ -40,6 +41,7 @@ from incidentdesk.core.errors import (
 from incidentdesk.core.services import audit_record
 
 from . import selectors
+from .api_v2 import component_json, incident_json, maintenance_json, meta_json, ts
 from .models import (
     Component,
     ComponentStatusChange,
@@ -203,8 +205,6 @@ def _ask(
 
 
 def _request(kind: str, address: str, targets: list[Component], client: str) -> Requested:
-    from incidentdesk.comms.services import new_webhook_secret
-
     client = client_digest(client)
     _rate_check(client)
     handle = "sps_" + secrets.token_urlsafe(24)
@@ -330,8 +330,6 @@ def _digest(token: str) -> str:
 
 
 def _queue(**kwargs: Any) -> None:
-    from incidentdesk.comms.services import message_queue
-
     message_queue(**kwargs)
 
 
@@ -345,8 +343,6 @@ def _footer(subscriber: Subscriber) -> str:
 def _queue_confirmation(
     subscriber: Subscriber, request: SubscriptionRequest, targets: list[Component], secret: str
 ) -> None:
-    from .api_v2 import meta_json, ts
-
     link = _link(f"/status/subscriptions/confirm/{confirm_token(request)}/")
     which = ", ".join(c.name for c in targets) or "all components"
     subject = f"Confirm your subscription to the {page_name()} status page"
@@ -449,8 +445,6 @@ def _send(
 def notify_incident(publication_id: int, event: str) -> int:
     """Tell the subscribers of a published incident's newest post. Runs in the worker after
     the action committed; reads only what the public page shows."""
-    from .api_v2 import incident_json, meta_json
-
     publication = Publication.objects.filter(pk=publication_id).first()
     public = selectors.incident_by_public_id(str(publication_id)) if publication else None
     if publication is None or public is None:
@@ -487,8 +481,6 @@ def notify_incident(publication_id: int, event: str) -> int:
 
 
 def notify_maintenance(maintenance_id: int, event: str) -> int:
-    from .api_v2 import maintenance_json, meta_json
-
     maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
     if maintenance is None:
         return 0
@@ -515,8 +507,6 @@ def notify_component(change_id: int, old_status: str) -> int:
     """Tell webhook subscribers of a component's new status, in Statuspage's
     `component_update` shape. E-mail subscribers hear of the incident or maintenance behind
     it instead, in words."""
-    from .api_v2 import component_json, meta_json, ts
-
     change = ComponentStatusChange.objects.select_related("component").filter(pk=change_id).first()
     if change is None:
         return 0

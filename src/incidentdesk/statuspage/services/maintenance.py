@@ -20,7 +20,8 @@ from incidentdesk.incidents.selectors import incident_get_for, parse_ref, policy
 from incidentdesk.incidents.services import incident_lock
 
 from ..models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
-from . import BODY_MAX, TITLE_MAX, component_get, component_refresh, page_bump
+from ..tasks import notify_maintenance
+from .components import BODY_MAX, TITLE_MAX, component_get, component_refresh, page_bump
 
 # -- scheduled maintenance ---------------------------------------------------------------------
 
@@ -258,6 +259,4 @@ def maintenance_tick() -> int:
 
 
 def _notify_maintenance(maintenance_id: int, event: str) -> None:
-    from ..tasks import notify_maintenance
-
     notify_maintenance.enqueue(maintenance_id, event)
