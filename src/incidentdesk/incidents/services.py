@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 
 from incidentdesk.accounts.models import Role, StakeholderOrg, User
 from incidentdesk.accounts.permissions import can, require
@@ -585,9 +586,16 @@ def incident_resolve(
     return incident
 
 
-# Conditions other parts of the product place on closing (e.g. a required post-incident review).
-# Each takes the locked incident and returns the reason closing is refused, or None.
-CLOSE_CHECKS: list[Callable[[Incident], str | None]] = []
+close_requested = Signal()
+"""Sent with the locked `incident` before it closes. Other parts of the product place their
+conditions on closing here (the reviews: a required post-incident review); a receiver returns
+the reason closing is refused, or None."""
+
+
+def close_refusal(incident: Incident) -> str | None:
+    """The first reason a receiver of `close_requested` gives to refuse closing, or None."""
+    answers = close_requested.send(sender=Incident, incident=incident)
+    return next((reason for _, reason in answers if reason), None)
 
 
 def incident_close(
@@ -597,10 +605,9 @@ def incident_close(
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         _transition(incident, Status.CLOSED)
-        for check in CLOSE_CHECKS:
-            refusal = check(incident)
-            if refusal:
-                raise Conflict(refusal)
+        refusal = close_refusal(incident)
+        if refusal:
+            raise Conflict(refusal)
         incident.closed_at = clock.now()
         timeline.append(incident, kind="closed", by=by, data={})
         _save(incident)

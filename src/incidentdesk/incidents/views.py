@@ -436,9 +436,7 @@ def _incident_context(
     # offered only when it can succeed, and the reason is shown when it cannot
     close_refusal = None
     if status == Status.RESOLVED:
-        close_refusal = next(
-            (reason for check in services.CLOSE_CHECKS if (reason := check(incident))), None
-        )
+        close_refusal = services.close_refusal(incident)
     show = {
         "acknowledge": can_act["acknowledge"] and is_open and incident.acknowledged_at is None,
         "triage": can_act["categorize"] and status not in lifecycle.FINISHED,

@@ -7,7 +7,10 @@ class StatuspageConfig(AppConfig):
 
     def ready(self) -> None:
         from incidentdesk.core import periodic
+        from incidentdesk.incidents.timeline import entry_appended
 
-        from . import services  # noqa: F401  (connects the timeline receiver)
+        from .services import on_entry_appended
+
+        entry_appended.connect(on_entry_appended, dispatch_uid="statuspage.publish")
 
         periodic.register("incidentdesk.statuspage.tasks.maintenance_tick")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.dispatch import receiver
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
@@ -435,7 +434,6 @@ REVIEW_PUBLISHED = ("review_published", "postmortem_published")
 QUIET_KINDS = frozenset({"note", "delivered", "delivery_failed", "review_commented"})
 
 
-@receiver(timeline.entry_appended)
 def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any) -> None:
     """Keep the page in step with its incidents, inside the transaction of each action."""
     if entry.kind.startswith("statuspage_") or entry.kind in QUIET_KINDS:
