@@ -102,10 +102,6 @@ def _compute_due(incident: Incident, policy: Policy) -> None:
     incident.review_check_on = review_check_day(incident, policy)
 
 
-def _save(incident: Incident) -> None:
-    incident.save()
-
-
 def _org_by_name(name: str) -> StakeholderOrg:
     org = StakeholderOrg.objects.filter(name=name.strip(), active=True).first()
     if org is None:
@@ -200,7 +196,7 @@ def incident_report(
                 "policy_version": version.pk,
             },
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -217,7 +213,7 @@ def incident_acknowledge(
         if incident.acknowledged_at is not None:
             raise Conflict(f"{incident.ref} was already acknowledged.")
         _acknowledge(incident, by)
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -251,7 +247,7 @@ def incident_request_info(
             by=by,
             data={"request": request.pk, "question": question},
         )
-        _save(incident)
+        incident.save()
     return request
 
 
@@ -282,7 +278,7 @@ def incident_provide_info(
             by=by,
             data={"request": request.pk, "answer": answer},
         )
-        _save(incident)
+        incident.save()
     return request
 
 
@@ -389,7 +385,7 @@ def incident_categorize(
                 data={"from": previous["severity"], "to": severity, "reason": reason},
             )
         _instantiate_guideline(incident, policy)
-        _save(incident)
+        incident.save()
     return Categorized(incident, suggested_severity, suggested_impact, overridden)
 
 
@@ -437,7 +433,7 @@ def incident_assign(
             by=by,
             data={"from": previous, "to": target.email if target else None},
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -463,7 +459,7 @@ def incident_set_status(
         timeline.append(
             incident, kind="status_changed", by=by, data={"from": previous, "to": status}
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -476,7 +472,7 @@ def incident_add_note(
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         entry = timeline.append(incident, kind="note", by=by, data={"body": body})
-        _save(incident)
+        incident.save()
     return entry
 
 
@@ -510,7 +506,7 @@ def incident_post_update(
             incident.first_update_at = now
         incident.last_update_at = now
         _compute_due(incident, policy_for(incident))
-        _save(incident)
+        incident.save()
     return update
 
 
@@ -552,7 +548,7 @@ def incident_task_update(
                 "reason": reason,
             },
         )
-        _save(incident)
+        incident.save()
     return task
 
 
@@ -582,7 +578,7 @@ def incident_resolve(
                 "late": bool(incident.resolve_due_at and now > incident.resolve_due_at),
             },
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -610,7 +606,7 @@ def incident_close(
             raise Conflict(refusal)
         incident.closed_at = clock.now()
         timeline.append(incident, kind="closed", by=by, data={})
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -649,7 +645,7 @@ def incident_reject(
                 "duplicate_of": original.ref if original else None,
             },
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -675,7 +671,7 @@ def incident_reopen(
             by=by,
             data={"from": previous, "to": target, "reason": reason},
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -758,5 +754,5 @@ def incident_sla_check() -> int:
                 )
                 written += 1
             incident.sla_check_at = min((at for at, *_ in moments if at > now), default=None)
-            _save(incident)
+            incident.save()
     return written

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,7 +26,7 @@ from incidentdesk.incidents.selectors import (
 )
 from incidentdesk.policy.selectors import active_policy
 
-from . import files, selectors, services
+from . import selectors, services
 from .forms import AnswerForm, CommentForm, ReportForm, uploads_from
 
 View = Callable[..., HttpResponseBase]
@@ -310,22 +310,9 @@ def join(request: HttpRequest, ref: str) -> HttpResponse:
 @login_required
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     try:
-        item = selectors.attachment_get_for(_user(request), attachment_id)
+        return selectors.attachment_download(_user(request), attachment_id)
     except NotFound:
         raise Http404("No such file.") from None
-    path = files.path_of(item.stored_as)
-    if not path.exists():
-        raise Http404("No such file.")
-    response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
-        filename=item.filename,
-        content_type=item.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # -- the team ---------------------------------------------------------------------------------

@@ -21,13 +21,13 @@ from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can, require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents.selectors import incident_get_for
 
 from . import charts, export, metrics, services
 from .blameless import check
 from .conformance import incident_conformance
 from .insights import figures, parse_range
-from .markdown import render as render_markdown
 from .models import SECTIONS, ActionKind, ActionStatus, ReviewRevision
 from .selectors import (
     UNFINISHED,
