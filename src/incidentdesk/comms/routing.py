@@ -7,11 +7,11 @@ subscribers; internal notes are no trigger at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.dispatch import Signal
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.incidents.kinds import Audience, entry_view
@@ -35,9 +35,10 @@ class Subscriber:
     email: str
 
 
-# Sources of subscribers for an incident, registered by the apps that keep them (the status
-# page). Each returns the subscribers who should hear about `incident`.
-SUBSCRIBER_SOURCES: list[Callable[[Incident], list[Subscriber]]] = []
+subscribers_wanted = Signal()
+"""Sent with `incident` when a rule of the plan names the `subscribers` audience. The app that
+keeps subscribers (the status page) answers with a list of `Subscriber`: the ones who should
+hear of this incident."""
 
 
 def on_entry_appended(sender: Any, incident: Incident, entry: TimelineEntry, **kwargs: Any) -> None:
@@ -230,8 +231,8 @@ def _people(incident: Incident, audience: str) -> list[User]:
 
 def _subscribers(incident: Incident) -> list[Subscriber]:
     found: list[Subscriber] = []
-    for source in SUBSCRIBER_SOURCES:
-        found.extend(source(incident))
+    for _, answer in subscribers_wanted.send(sender=Incident, incident=incident):
+        found.extend(cast(list[Subscriber], answer or []))
     return found
 
 

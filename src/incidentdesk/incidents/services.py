@@ -1,6 +1,13 @@
 """Every action on an incident. Each checks permission and policy, applies the lifecycle
-transition, saves, and appends its timeline entry in one transaction. Nothing else writes
-incidents, timeline entries or tasks."""
+transition, saves, and appends its timeline entry in one transaction (an action with a
+consequence others are told of appends one more: a new severity also writes
+`severity_changed`).
+
+The incident's own fields, its lifecycle and its guideline tasks are written only here. Other
+apps' services append entries to an incident's timeline (`timeline.append`, under
+`incident_lock`) for what they own: the portal (stakeholders' comments, files, organisations
+joining), the reviews (reviews and action items), the status page (publication, components,
+maintenance), comms (each delivery's outcome) and ingest (alerts)."""
 
 from __future__ import annotations
 

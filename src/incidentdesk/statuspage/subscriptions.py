@@ -27,6 +27,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from incidentdesk.comms import crypto
+from incidentdesk.comms.routing import Subscriber as PlanSubscriber
 from incidentdesk.comms.services import message_queue, new_webhook_secret
 from incidentdesk.comms.tasks import SUBSCRIBERS_AUDIENCE
 from incidentdesk.comms.transports import TransportError, guard
@@ -39,12 +40,14 @@ from incidentdesk.core.errors import (
     field_error,
 )
 from incidentdesk.core.services import audit_record
+from incidentdesk.incidents.models import Incident
 
 from . import selectors
 from .api_v2 import component_json, incident_json, maintenance_json, meta_json, ts
 from .models import (
     Component,
     ComponentStatusChange,
+    IncidentComponent,
     Maintenance,
     Publication,
     Subscriber,
@@ -403,6 +406,26 @@ def _audience(component_ids: set[int]) -> list[Subscriber]:
         if not mine or mine & component_ids:
             result.append(subscriber)
     return result
+
+
+def plan_subscribers(sender: Any, incident: Incident, **kwargs: Any) -> list[PlanSubscriber]:
+    """The communication plan's `subscribers` audience (a receiver of
+    `comms.routing.subscribers_wanted`): the confirmed e-mail subscribers of the components the
+    incident affects, or of every component. Only an incident the public page shows in full
+    reaches them: an unpublished, withdrawn, summary-only or private one reaches nobody."""
+    shown = Publication.objects.filter(
+        incident=incident, withdrawn_at__isnull=True, summary_only=False
+    ).exists()
+    if incident.private or not shown:
+        return []
+    component_ids = set(
+        IncidentComponent.objects.filter(incident=incident).values_list("component_id", flat=True)
+    )
+    return [
+        PlanSubscriber(ident=str(s.pk), email=s.address)
+        for s in _audience(component_ids)
+        if s.kind == SubscriberKind.EMAIL
+    ]
 
 
 def _send(

@@ -331,7 +331,7 @@ def _publish(
             "automatic": automatic,
         },
     )
-    on_commit_notify(publication.pk, "published")
+    subscribers_notice_queue(publication.pk, "published")
     return publication
 
 
@@ -468,7 +468,7 @@ def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any
         publication.postmortem_body = str((entry.data or {}).get("public_summary") or "")
         publication.save(update_fields=["postmortem_at", "postmortem_body"])
     if entry.kind == "public_update" and not publication.summary_only:
-        on_commit_notify(publication.pk, "updated")
+        subscribers_notice_queue(publication.pk, "updated")
     components_refresh_for(incident)
     page_bump()
 
@@ -480,7 +480,7 @@ def _auto_publishes(incident: Incident) -> bool:
     return bool(severity and severity.auto_publish)
 
 
-def on_commit_notify(publication_id: int, event: str) -> None:
+def subscribers_notice_queue(publication_id: int, event: str) -> None:
     """Queue the subscribers' notification in the current transaction: the worker builds
     and sends it once the action has committed."""
     notify_incident.enqueue(publication_id, event)
