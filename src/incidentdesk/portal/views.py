@@ -4,7 +4,6 @@ is a service call; every read goes through the selectors' visibility rules."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from incidentdesk.accounts.models import StakeholderOrg, User
+from incidentdesk.accounts.pages import stakeholder_page, team_page
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from incidentdesk.incidents import services as incidents
@@ -34,36 +34,6 @@ View = Callable[..., HttpResponseBase]
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def stakeholder_page(view: View) -> View:
-    """Portal pages: anonymous people log in first; the team works from its queue."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not can(request.user, "portal.use"):
-            return redirect("/")
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.detail) from None
-
-    return wrapped
-
-
-def team_page(view: View) -> View:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not _user(request).is_team:
-            return redirect("/portal/")
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.detail) from None
-
-    return wrapped
 
 
 def _errors_into(form: Any, exc: DomainError) -> None:
