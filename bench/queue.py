@@ -55,7 +55,7 @@ from incidentdesk.accounts.models import User  # noqa: E402
 from incidentdesk.accounts.services import user_create  # noqa: E402
 from incidentdesk.incidents import queue_order, views  # noqa: E402
 from incidentdesk.incidents.models import Incident  # noqa: E402
-from incidentdesk.policy.selectors import active_version  # noqa: E402
+from incidentdesk.policy.services import policy_sync_from_file  # noqa: E402
 
 WORDS = ["checkout", "search", "login", "payments", "mail", "reports", "export", "api"]
 SYMPTOMS = ["fails", "slow", "times out", "returns errors", "shows stale data", "is down"]
@@ -70,7 +70,7 @@ def load(total: int = TOTAL, *, fresh: bool = True) -> User:
     member = User.objects.filter(email="bench@spacewise.test").first() or user_create(
         by=None, email="bench@spacewise.test", password="bench-password-123", role="member"
     )
-    version = active_version()
+    version = policy_sync_from_file()
     rng = random.Random(7 + Incident.objects.count())
     now = dt.datetime.now(dt.UTC)
     open_statuses = ["reported", "triaged", "investigating", "identified", "monitoring"]
@@ -180,7 +180,7 @@ def timed_call(call) -> float:  # type: ignore[no-untyped-def]
 
 def search_costs(client: Client, token: str) -> dict[str, float]:
     """Searches for a word no incident has, each timed (median of REPEAT)."""
-    from incidentdesk.portal.search import ranked_incident_ids
+    from incidentdesk.incidents.search import ranked_incident_ids
 
     nothing = "zanzibar"
     api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")

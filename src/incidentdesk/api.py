@@ -5,14 +5,9 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from incidentdesk.accounts.api import router as accounts_router
+from incidentdesk.accounts.api_auth import ActiveSession, BearerToken
 from incidentdesk.comms.api import router as comms_router
-from incidentdesk.core.api import (
-    ActiveSession,
-    ApiDocs,
-    BearerToken,
-    install_error_handlers,
-    reject_unsafe_text,
-)
+from incidentdesk.core.api import ApiDocs, install_error_handlers, reject_unsafe_text
 from incidentdesk.incidents.api import router as incidents_router
 from incidentdesk.ingest.api import router as ingest_router
 from incidentdesk.policy.api import router as policy_router

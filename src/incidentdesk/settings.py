@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "incidentdesk.portal",
     "incidentdesk.reviews",
     "incidentdesk.ingest",
+    "incidentdesk.ops",
 ]
 
 MIDDLEWARE = [

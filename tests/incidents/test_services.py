@@ -525,12 +525,15 @@ def test_close_before_resolving_is_a_conflict(triaged, manager):
 
 
 def test_close_checks_of_other_parts_can_refuse(resolved, manager):
-    s.CLOSE_CHECKS.append(lambda incident: "The post-incident review is not approved.")
+    def not_approved(sender, incident, **kwargs):
+        return "The post-incident review is not approved."
+
+    s.close_requested.connect(not_approved)
     try:
         with writes_nothing(), pytest.raises(Conflict) as caught:
             s.incident_close(by=manager, incident=resolved)
     finally:
-        s.CLOSE_CHECKS.pop()
+        s.close_requested.disconnect(not_approved)
     assert caught.value.detail == "The post-incident review is not approved."
 
 

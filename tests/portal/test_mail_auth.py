@@ -282,7 +282,7 @@ def test_the_team_page_lists_held_mail_as_written(dns, client, stakeholder, memb
 def test_stakeholders_do_not_see_held_mail(dns, client, stakeholder):
     held = _held(dns)
     client.force_login(stakeholder)
-    assert client.get("/mail/held").status_code == 302
-    assert client.post(f"/mail/held/{held.pk}/discard").status_code == 302
+    assert client.get("/mail/held").status_code == 403
+    assert client.post(f"/mail/held/{held.pk}/discard").status_code == 403
     held.refresh_from_db()
     assert held.state == "held"

@@ -38,9 +38,12 @@ def test_anonymous_is_sent_to_login(client, url):
 
 
 @pytest.mark.parametrize("url", PORTAL_GETS)
-def test_team_is_sent_to_the_queue(client, member, url):
+def test_team_is_told_the_portal_is_not_theirs(client, member, url):
     response = as_user(client, member).get(url)
-    assert (response.status_code, response["Location"]) == (302, "/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This page is for the people who report incidents to the team." in page
+    assert '<a href="/">Go to the incident queue</a>' in page
 
 
 def test_our_incidents_lists_own_org_only(
@@ -175,7 +178,8 @@ def test_similar_page_is_for_the_team(client, reported, stakeholder, member):
     assert reported.ref in page and f"Merge {other.ref} into {reported.ref}" in page
     client.logout()
     response = as_user(client, stakeholder).get(f"/incidents/{reported.ref}/similar")
-    assert (response.status_code, response["Location"]) == (302, "/portal/")
+    assert response.status_code == 403
+    assert '<a href="/portal/">Go to your organisation' in response.content.decode()
     client.logout()
     assert client.get(f"/incidents/{reported.ref}/similar").status_code == 302
 
@@ -192,7 +196,7 @@ def test_stakeholder_cannot_merge_from_the_page(client, reported, stakeholder):
     response = as_user(client, stakeholder).post(
         f"/incidents/{dup.ref}/merge", {"original": reported.ref}
     )
-    assert response.status_code == 302
+    assert response.status_code == 403
     dup.refresh_from_db()
     assert dup.status == "reported"
 
@@ -227,11 +231,11 @@ def test_every_portal_page_sends_anonymous_to_login(client, reported):
     assert reported.timeline.count() == 2
 
 
-def test_every_portal_page_sends_the_team_to_the_queue(client, reported, member):
+def test_every_portal_page_refuses_the_team(client, reported, member):
     as_user(client, member)
     for method, url, data in _incident_urls(reported.ref):
         response = getattr(client, method)(url, data)
-        assert (response.status_code, response["Location"]) == (302, "/"), url
+        assert response.status_code == 403, url
     assert reported.timeline.count() == 2
     assert not member.reported_incidents.exists()
 

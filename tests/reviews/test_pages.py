@@ -89,10 +89,11 @@ def test_stakeholders_never_see_reviews_insights_or_exports(client, p1, member, 
         "/actions/",
     ):
         r = client.get(url)
-        assert r.status_code == 404, url
+        assert r.status_code == 403, url
+        assert "This page is for the Incident Management Team." in r.content.decode()
         assert b"Card payments" not in r.content
     r = client.post(f"/incidents/{p1.ref}/review/save", TEXT)
-    assert r.status_code == 404
+    assert r.status_code == 403
     assert Review.objects.get(incident=p1).sections["trigger"] == ""
     item = rs.action_item_create(
         by=member, incident=p1.ref, title="Alert", kind="detect", owner=member.email,
@@ -105,8 +106,8 @@ def test_stakeholders_never_see_reviews_insights_or_exports(client, p1, member, 
         (f"/incidents/{p1.ref}/action-items", {"title": "x", "kind": "detect"}),
         (f"/actions/{item.pk}/status", {"status": "done"}),
     ):
-        assert client.post(url, data).status_code == 404, url
-    assert client.get(f"/incidents/{p1.ref}/review/revisions/1").status_code == 404
+        assert client.post(url, data).status_code == 403, url
+    assert client.get(f"/incidents/{p1.ref}/review/revisions/1").status_code == 403
     assert not Review.objects.get(incident=p1).comments.exists()
     assert ActionItem.objects.get().status == "open"
 

@@ -11,9 +11,9 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from incidentdesk.core import clock
-from incidentdesk.core.api import actor
 from incidentdesk.core.errors import NotFound
 
+from .api_auth import actor
 from .models import ApiToken, User
 from .permissions import require
 from .selectors import token_get_for, tokens_of

@@ -6,4 +6,8 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from axes.signals import user_locked_out
+
+        from .signals import lockout_audited
+
+        user_locked_out.connect(lockout_audited, dispatch_uid="incidentdesk.accounts.lockout_audit")

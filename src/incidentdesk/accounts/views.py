@@ -218,14 +218,14 @@ def _admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         if not can(request.user, "user.manage"):
             return render(
                 request,
-                "incidents/forbidden.html",
+                "forbidden.html",
                 {"detail": "Only an administrator manages people."},
                 status=403,
             )
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
-            return render(request, "incidents/forbidden.html", {"detail": exc.detail}, status=403)
+            return render(request, "forbidden.html", {"detail": exc.detail}, status=403)
 
     return wrapper
 
@@ -361,7 +361,7 @@ def _tokens_page(
 
 
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return render(request, "incidents/forbidden.html", {"detail": exc.detail}, status=403)
+    return render(request, "forbidden.html", {"detail": exc.detail}, status=403)
 
 
 @login_required

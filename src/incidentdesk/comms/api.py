@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core.api import actor
 from incidentdesk.core.errors import NotFound, field_error
 from incidentdesk.core.text import Line, Text
 from incidentdesk.incidents.selectors import incident_get_for

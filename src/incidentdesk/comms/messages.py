@@ -23,10 +23,6 @@ class RenderError(Exception):
     pass
 
 
-def template_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATE_DIR.glob("*.md"))
-
-
 def _split(text: str) -> tuple[str, str]:
     subject, _, body = text.strip().partition("\n")
     return " ".join(subject.split())[:250], body.strip() + "\n"

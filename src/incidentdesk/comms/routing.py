@@ -7,11 +7,11 @@ subscribers; internal notes are no trigger at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.dispatch import Signal
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.core import crypto
@@ -21,6 +21,7 @@ from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, Policy
 
 from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
+from .services import deliveries_queue_many
 
 EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})
 PERSON_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.APPRISE})
@@ -34,9 +35,10 @@ class Subscriber:
     email: str
 
 
-# Sources of subscribers for an incident, registered by the apps that keep them (the status
-# page). Each returns the subscribers who should hear about `incident`.
-SUBSCRIBER_SOURCES: list[Callable[[Incident], list[Subscriber]]] = []
+subscribers_wanted = Signal()
+"""Sent with `incident` when a rule of the plan names the `subscribers` audience. The app that
+keeps subscribers (the status page) answers with a list of `Subscriber`: the ones who should
+hear of this incident."""
 
 
 def on_entry_appended(sender: Any, incident: Incident, entry: TimelineEntry, **kwargs: Any) -> None:
@@ -46,7 +48,6 @@ def on_entry_appended(sender: Any, incident: Incident, entry: TimelineEntry, **k
     rules = policy.notification_rules(entry.kind, incident.severity or None)
     if not rules:
         return
-    from .services import deliveries_queue_many
 
     deliveries_queue_many(plan(incident, entry, rules, policy))
 
@@ -230,8 +231,8 @@ def _people(incident: Incident, audience: str) -> list[User]:
 
 def _subscribers(incident: Incident) -> list[Subscriber]:
     found: list[Subscriber] = []
-    for source in SUBSCRIBER_SOURCES:
-        found.extend(source(incident))
+    for _, answer in subscribers_wanted.send(sender=Incident, incident=incident):
+        found.extend(cast(list[Subscriber], answer or []))
     return found
 
 

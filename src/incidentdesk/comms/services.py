@@ -32,6 +32,7 @@ from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 from . import messages
 from .keys import Unreadable, secrets_rekey
 from .models import Channel, ChannelKind, Delivery, DeliveryState, Preference, Unsubscribe
+from .tasks import deliver, deliver_many, lane
 from .transports import OutgoingMessage, TransportError, transport_for
 from .transports.apprise import check_url, redact
 
@@ -161,8 +162,6 @@ def _insert_many(deliveries: list[Delivery]) -> None:
 
 def _batches(deliveries: list[Delivery]) -> list[list[Delivery]]:
     """TASK_BATCH deliveries a task, each task in one lane."""
-    from .tasks import lane
-
     by_lane: dict[str, list[Delivery]] = {}
     for delivery in deliveries:
         by_lane.setdefault(lane(delivery.channel, delivery.audience), []).append(delivery)
@@ -174,8 +173,6 @@ def _batches(deliveries: list[Delivery]) -> list[list[Delivery]]:
 
 
 def _enqueue_many(batch: list[Delivery]) -> Any:
-    from .tasks import deliver_many, lane
-
     queue = lane(batch[0].channel, batch[0].audience)
     return deliver_many.using(queue_name=queue).enqueue([d.key for d in batch]).id
 
@@ -188,8 +185,6 @@ def _stamp(delivery: Delivery) -> None:
 
 
 def _enqueue(delivery: Delivery, run_after: dt.datetime | None = None) -> None:
-    from .tasks import deliver, lane
-
     queue = lane(delivery.channel, delivery.audience)
     task = deliver.using(queue_name=queue, run_after=run_after)
     delivery.task_id = task.enqueue(delivery.key).id
@@ -527,8 +522,6 @@ def deliveries_release(*, by: User | None) -> int:
     Returns how many were released."""
     if by is not None:
         require(by, "comms.deliveries")
-    from .tasks import deliver_many
-
     with transaction.atomic():
         keys = list(
             Delivery.objects.select_for_update()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from . import services
-
 # Lanes: each is a django-tasks queue that the worker runs on its own thread, so mail to people
 # never waits behind a receiver that is slow or down, and the status page's subscribers (any
 # number of URLs anyone registered) never hold up the team's own channels.
@@ -26,14 +24,20 @@ def lane(channel: str, audience: str = "") -> str:
 
 @task()
 def deliver(key: str) -> str:
+    from . import services  # lazy: the services enqueue these tasks, so they import this module
+
     return services.delivery_attempt(key)
 
 
 @task()
 def deliver_many(keys: list[str]) -> dict[str, int]:
+    from . import services  # lazy: the services enqueue these tasks, so they import this module
+
     return services.deliveries_attempt(keys)
 
 
 @task()
 def sweep_deliveries() -> int:
+    from . import services  # lazy: the services enqueue these tasks, so they import this module
+
     return services.deliveries_sweep()

@@ -1,4 +1,7 @@
-"""Shared pieces of the JSON API: authentication and the error contract."""
+"""Shared pieces of the JSON API: the error contract, times and the text check.
+
+Who the caller is (bearer tokens, sessions, `actor`) is the accounts app's business:
+`accounts/api_auth.py`."""
 
 from __future__ import annotations
 
@@ -12,43 +15,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
-from incidentdesk.accounts.models import TokenScope, User
-from incidentdesk.accounts.services import token_lookup
-
 from . import text
-from .errors import DomainError, FieldError, InvalidInput, PermissionDenied
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = token_lookup(token)
-        if found is None:
-            return None
-        if found.scope == TokenScope.READ and request.method not in SAFE_METHODS:
-            raise PermissionDenied(
-                f"Token {found.prefix}… is read-only: use a read-write token to make changes."
-            )
-        request.user = found.user
-        return found.user
-
-
-class ActiveSession(SessionAuth):
-    def __call__(self, request: HttpRequest) -> Any:
-        # The CSRF check guards what a logged-in session may do. A caller without one is
-        # unauthenticated (401 with the bearer challenge), not a forgery (403).
-        if not request.user.is_authenticated:
-            return None
-        return super().__call__(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        return user if user is not None and user.is_active else None
+from .errors import DomainError, FieldError, InvalidInput
 
 
 class ApiDocs(Swagger):
@@ -68,14 +39,6 @@ class ApiDocs(Swagger):
             "add_csrf": True,
         }
         return render(request, self.template, context)
-
-
-def actor(request: HttpRequest) -> User:
-    """The authenticated user of an API request (token or session)."""
-    user = getattr(request, "auth", None)
-    if not isinstance(user, User):
-        raise AuthenticationError()
-    return user
 
 
 def _utc_instant(value: dt.datetime) -> dt.datetime:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import clock
+
 GENESIS = "0" * 64
 
 
@@ -37,6 +39,38 @@ def entry_hash(
         ensure_ascii=False,
     )
     return hashlib.sha256((body + prev_hash).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Link:
+    """The chained fields of the next entry: the record stores them beside kind, actor, data."""
+
+    seq: int
+    actor_label: str
+    at: dt.datetime
+    prev_hash: str
+    hash: str
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "actor_label": self.actor_label,
+            "at": self.at,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def next_link(*, scope: str, head_seq: int, head_hash: str, kind: str, by: Any, data: Any) -> Link:
+    """The next entry after a chain's head (`head_seq` 0 and GENESIS for an empty chain),
+    written by `by` (None: the system) now. The one recipe for every chain."""
+    seq = head_seq + 1
+    at = clock.now()
+    label = by.email if by is not None else "system"
+    digest = entry_hash(
+        scope=scope, seq=seq, kind=kind, actor=label, at=at, data=data, prev_hash=head_hash
+    )
+    return Link(seq=seq, actor_label=label, at=at, prev_hash=head_hash, hash=digest)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import importlib
 
 from django_tasks_db.models import DBTaskResult
 
-PERIODIC_TASKS = ["incidentdesk.incidents.tasks.check_sla_clocks"]
+PERIODIC_TASKS: list[str] = []
+"""Dotted paths of the periodic tasks; each app registers its own in `AppConfig.ready()`."""
 
 
 def register(path: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from . import chain, clock
+from . import chain
 from .models import AuditEntry, ChainHead
 
 AUDIT_CHAIN = "audit"
@@ -18,30 +18,12 @@ def audit_record(*, by: Any, kind: str, data: dict[str, Any]) -> AuditEntry:
         head, _ = ChainHead.objects.select_for_update().get_or_create(
             name=AUDIT_CHAIN, defaults={"hash": chain.GENESIS}
         )
-        seq = head.seq + 1
-        at = clock.now()
-        label = by.email if by is not None else "system"
-        digest = chain.entry_hash(
-            scope=AUDIT_CHAIN,
-            seq=seq,
-            kind=kind,
-            actor=label,
-            at=at,
-            data=data,
-            prev_hash=head.hash,
+        link = chain.next_link(
+            scope=AUDIT_CHAIN, head_seq=head.seq, head_hash=head.hash, kind=kind, by=by, data=data
         )
-        entry = AuditEntry.objects.create(
-            seq=seq,
-            kind=kind,
-            actor=by,
-            actor_label=label,
-            at=at,
-            data=data,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        head.seq = seq
-        head.hash = digest
+        entry = AuditEntry.objects.create(kind=kind, actor=by, data=data, **link.fields())
+        head.seq = link.seq
+        head.hash = link.hash
         head.save(update_fields=["seq", "hash"])
     return entry
 

@@ -4,9 +4,11 @@ from django.db import DatabaseError, connection
 from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.views.csrf import csrf_failure as page
 from django.views.decorators.cache import never_cache
 from django_tasks_db.models import DBTaskResult
 
+from .middleware import is_api, json_error
 from .models import WorkerHeartbeat
 
 # a task waiting this long with no worker seen as long means deliveries are stuck
@@ -69,10 +71,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A refused forgery check: the API's JSON error under /api/, Django's page elsewhere."""
-    from django.views.csrf import csrf_failure as page
-
-    from .middleware import is_api, json_error
-
     if is_api(request):
         return json_error(
             403,

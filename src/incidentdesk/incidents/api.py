@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.permissions import can
-from incidentdesk.core.api import Instant, actor
+from incidentdesk.core.api import Instant
 from incidentdesk.core.text import Line, Text
 
 from . import services, timeline_window

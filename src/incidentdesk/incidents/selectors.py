@@ -14,10 +14,10 @@ from incidentdesk.accounts.models import Role, User
 from incidentdesk.core.errors import NotFound, field_error
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import policy_of
-from incidentdesk.portal.search import incidents_matching
 
 from .lifecycle import Status
 from .models import Incident
+from .search import incidents_matching
 
 REF = re.compile(r"^INC-([1-9][0-9]{0,17})$", re.IGNORECASE)
 

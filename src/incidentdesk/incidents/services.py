@@ -1,6 +1,13 @@
 """Every action on an incident. Each checks permission and policy, applies the lifecycle
-transition, saves, and appends its timeline entry in one transaction. Nothing else writes
-incidents, timeline entries or tasks."""
+transition, saves, and appends its timeline entry in one transaction (an action with a
+consequence others are told of appends one more: a new severity also writes
+`severity_changed`).
+
+The incident's own fields, its lifecycle and its guideline tasks are written only here. Other
+apps' services append entries to an incident's timeline (`timeline.append`, under
+`incident_lock`) for what they own: the portal (stakeholders' comments, files, organisations
+joining), the reviews (reviews and action items), the status page (publication, components,
+maintenance), comms (each delivery's outcome) and ingest (alerts)."""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 
 from incidentdesk.accounts.models import Role, StakeholderOrg, User
 from incidentdesk.accounts.permissions import can, require
@@ -28,6 +36,7 @@ from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 
 from . import lifecycle, timeline
+from .calendar import review_check_day
 from .lifecycle import Status
 from .models import (
     DESCRIPTION_MAX,
@@ -97,13 +106,7 @@ def _compute_due(incident: Incident, policy: Policy) -> None:
     moments = [at for at, _, _, _ in _sla_moments(incident, policy)]
     open_ = incident.status not in lifecycle.FINISHED
     incident.sla_check_at = min(moments) if moments and open_ else None
-    from incidentdesk.reviews.selectors import review_check_day
-
     incident.review_check_on = review_check_day(incident, policy)
-
-
-def _save(incident: Incident) -> None:
-    incident.save()
 
 
 def _org_by_name(name: str) -> StakeholderOrg:
@@ -200,7 +203,7 @@ def incident_report(
                 "policy_version": version.pk,
             },
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -217,7 +220,7 @@ def incident_acknowledge(
         if incident.acknowledged_at is not None:
             raise Conflict(f"{incident.ref} was already acknowledged.")
         _acknowledge(incident, by)
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -251,7 +254,7 @@ def incident_request_info(
             by=by,
             data={"request": request.pk, "question": question},
         )
-        _save(incident)
+        incident.save()
     return request
 
 
@@ -282,7 +285,7 @@ def incident_provide_info(
             by=by,
             data={"request": request.pk, "answer": answer},
         )
-        _save(incident)
+        incident.save()
     return request
 
 
@@ -389,7 +392,7 @@ def incident_categorize(
                 data={"from": previous["severity"], "to": severity, "reason": reason},
             )
         _instantiate_guideline(incident, policy)
-        _save(incident)
+        incident.save()
     return Categorized(incident, suggested_severity, suggested_impact, overridden)
 
 
@@ -437,7 +440,7 @@ def incident_assign(
             by=by,
             data={"from": previous, "to": target.email if target else None},
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -463,7 +466,7 @@ def incident_set_status(
         timeline.append(
             incident, kind="status_changed", by=by, data={"from": previous, "to": status}
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -476,7 +479,7 @@ def incident_add_note(
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         entry = timeline.append(incident, kind="note", by=by, data={"body": body})
-        _save(incident)
+        incident.save()
     return entry
 
 
@@ -510,7 +513,7 @@ def incident_post_update(
             incident.first_update_at = now
         incident.last_update_at = now
         _compute_due(incident, policy_for(incident))
-        _save(incident)
+        incident.save()
     return update
 
 
@@ -552,7 +555,7 @@ def incident_task_update(
                 "reason": reason,
             },
         )
-        _save(incident)
+        incident.save()
     return task
 
 
@@ -582,13 +585,20 @@ def incident_resolve(
                 "late": bool(incident.resolve_due_at and now > incident.resolve_due_at),
             },
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
-# Conditions other parts of the product place on closing (e.g. a required post-incident review).
-# Each takes the locked incident and returns the reason closing is refused, or None.
-CLOSE_CHECKS: list[Callable[[Incident], str | None]] = []
+close_requested = Signal()
+"""Sent with the locked `incident` before it closes. Other parts of the product place their
+conditions on closing here (the reviews: a required post-incident review); a receiver returns
+the reason closing is refused, or None."""
+
+
+def close_refusal(incident: Incident) -> str | None:
+    """The first reason a receiver of `close_requested` gives to refuse closing, or None."""
+    answers = close_requested.send(sender=Incident, incident=incident)
+    return next((reason for _, reason in answers if reason), None)
 
 
 def incident_close(
@@ -598,13 +608,12 @@ def incident_close(
     with transaction.atomic():
         incident = incident_lock(by, incident, expected_version)
         _transition(incident, Status.CLOSED)
-        for check in CLOSE_CHECKS:
-            refusal = check(incident)
-            if refusal:
-                raise Conflict(refusal)
+        refusal = close_refusal(incident)
+        if refusal:
+            raise Conflict(refusal)
         incident.closed_at = clock.now()
         timeline.append(incident, kind="closed", by=by, data={})
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -643,7 +652,7 @@ def incident_reject(
                 "duplicate_of": original.ref if original else None,
             },
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -669,7 +678,7 @@ def incident_reopen(
             by=by,
             data={"from": previous, "to": target, "reason": reason},
         )
-        _save(incident)
+        incident.save()
     return incident
 
 
@@ -752,5 +761,5 @@ def incident_sla_check() -> int:
                 )
                 written += 1
             incident.sla_check_at = min((at for at, *_ in moments if at > now), default=None)
-            _save(incident)
+            incident.save()
     return written

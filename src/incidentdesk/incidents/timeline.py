@@ -6,7 +6,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from incidentdesk.core import chain, clock
+from incidentdesk.core import chain
 
 from .models import Incident, TimelineEntry
 
@@ -27,30 +27,23 @@ def append(incident: Incident, *, kind: str, by: Any, data: dict[str, Any]) -> T
     An entry a person writes advances the incident's `version`, which a form loaded before it
     must match; an entry the system writes (a delivery, an SLA warning, a reminder) records
     what happened without changing the incident, so it leaves forms in people's hands valid."""
-    seq = incident.timeline_seq + 1
-    prev = incident.timeline_head or chain.GENESIS
-    at = clock.now()
-    label = by.email if by is not None else "system"
-    digest = chain.entry_hash(
-        scope=scope_of(incident), seq=seq, kind=kind, actor=label, at=at, data=data, prev_hash=prev
+    link = chain.next_link(
+        scope=scope_of(incident),
+        head_seq=incident.timeline_seq,
+        head_hash=incident.timeline_head or chain.GENESIS,
+        kind=kind,
+        by=by,
+        data=data,
     )
     entry = TimelineEntry.objects.create(
-        incident=incident,
-        seq=seq,
-        kind=kind,
-        actor=by,
-        actor_label=label,
-        at=at,
-        data=data,
-        prev_hash=prev,
-        hash=digest,
+        incident=incident, kind=kind, actor=by, data=data, **link.fields()
     )
-    incident.timeline_seq = seq
-    incident.timeline_head = digest
-    note_delivery(incident, kind=kind, seq=seq, data=data)
+    incident.timeline_seq = link.seq
+    incident.timeline_head = link.hash
+    note_delivery(incident, kind=kind, seq=link.seq, data=data)
     if by is not None:
         incident.version += 1
-    incident.updated_at = at
+    incident.updated_at = link.at
     entry_appended.send(sender=TimelineEntry, incident=incident, entry=entry)
     return entry
 

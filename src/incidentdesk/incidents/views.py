@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import (
     Count,
     Max,
@@ -24,18 +21,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidentdesk.accounts.models import StakeholderOrg, User
+from incidentdesk.accounts.pages import team_page
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
-from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
-from incidentdesk.portal.search import incidents_matching
 
 from . import lifecycle, services, timeline_window
 from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, TaskState, TimelineEntry
 from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
+from .search import incidents_matching
 from .selectors import (
     REF,
     IncidentFilters,
@@ -51,36 +49,6 @@ POLL_SECONDS = 3
 
 
 # -- access --------------------------------------------------------------------------------
-
-
-def team_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged-in team members only; a stakeholder is refused (403) with a way to the portal."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:  # type: ignore[attr-defined]
-                # a page left open after its session ended: send the whole page to log in
-                # rather than swapping the login form into a fragment
-                response = HttpResponse(status=204)
-                back = request.htmx.current_url_abs_path or "/"  # type: ignore[attr-defined]
-                response["HX-Redirect"] = f"{settings.LOGIN_URL}?{urlencode({'next': back})}"
-                return response
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_team:  # type: ignore[union-attr]
-            return forbidden(request, "This page is for the Incident Management Team.")
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.detail) from None
-        except PermissionDenied as exc:
-            return forbidden(request, exc.detail)
-
-    return wrapper
-
-
-def forbidden(request: HttpRequest, detail: str) -> HttpResponse:
-    return render(request, "incidents/forbidden.html", {"detail": detail}, status=403)
 
 
 # -- SLA clocks ----------------------------------------------------------------------------
@@ -434,9 +402,7 @@ def _incident_context(
     # offered only when it can succeed, and the reason is shown when it cannot
     close_refusal = None
     if status == Status.RESOLVED:
-        close_refusal = next(
-            (reason for check in services.CLOSE_CHECKS if (reason := check(incident))), None
-        )
+        close_refusal = services.close_refusal(incident)
     show = {
         "acknowledge": can_act["acknowledge"] and is_open and incident.acknowledged_at is None,
         "triage": can_act["categorize"] and status not in lifecycle.FINISHED,

@@ -8,9 +8,10 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core.api import Instant, actor
+from incidentdesk.core.api import Instant
 from incidentdesk.core.errors import FieldError, InvalidInput, NotFound
 
 from . import selectors, services

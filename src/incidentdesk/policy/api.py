@@ -5,8 +5,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core.api import actor
 
 from .selectors import active_policy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -124,19 +124,6 @@ class Guideline(_Strict):
     steps: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1)
 
 
-NOTIFICATION_TRIGGERS = (
-    "reported",
-    "acknowledged",
-    "categorized",
-    "severity_changed",
-    "public_update",
-    "info_requested",
-    "resolved",
-    "reopened",
-    "sla_due_soon",
-    "sla_breached",
-    "review_due",
-)
 NotificationTrigger = Literal[
     "reported",
     "acknowledged",
@@ -150,6 +137,7 @@ NotificationTrigger = Literal[
     "sla_breached",
     "review_due",
 ]
+NOTIFICATION_TRIGGERS: tuple[str, ...] = get_args(NotificationTrigger)
 Audience = Literal["manager", "team", "assignee", "reporter", "stakeholders", "subscribers"]
 ChannelKind = Literal["email", "webhook", "apprise"]
 # The message templates shipped in comms/templates/comms/messages/<name>.md.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from django.core.exceptions import ImproperlyConfigured
+
 from . import loader
 from .models import PolicyVersion
 from .schema import Policy
@@ -20,11 +22,11 @@ def policy_of(version: PolicyVersion) -> Policy:
 
 
 def active_version() -> PolicyVersion:
+    """The active policy version. `incidentdesk init` loads the first one; none is a setup
+    error, not something a read should repair by writing."""
     version = PolicyVersion.objects.filter(active=True).only("id", "content_hash").first()
     if version is None:
-        from .services import policy_sync_from_file
-
-        version = policy_sync_from_file()
+        raise ImproperlyConfigured("No policy is loaded: run `incidentdesk init` first.")
     return version
 
 

@@ -25,7 +25,7 @@ ANY = "any"
 
 
 def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
-    return render(request, "incidents/forbidden.html", {"detail": detail}, status=403)
+    return render(request, "forbidden.html", {"detail": detail}, status=403)
 
 
 def _needs(action: str):  # type: ignore[no-untyped-def]

@@ -11,15 +11,15 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.models import User
-from incidentdesk.core.api import Instant, actor
+from incidentdesk.core.api import Instant
 from incidentdesk.core.errors import NotFound
 from incidentdesk.core.text import Line, Text
 from incidentdesk.incidents.kinds import EntryView, audience_of, entries_for, entry_view
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import incident_get_for
 
-from . import files as storage
 from . import selectors, services
 from .forms import uploads_from
 from .models import Attachment, Source
@@ -289,20 +289,7 @@ def upload(
 
 @router.get("/attachments/{attachment_id}", summary="Download an evidence file")
 def download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    item = selectors.attachment_get_for(actor(request), attachment_id)
-    path = storage.path_of(item.stored_as)
-    if not path.exists():
-        raise NotFound("No such file.")
-    response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
-        filename=item.filename,
-        content_type=item.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return selectors.attachment_download(actor(request), attachment_id)
 
 
 @router.post("/incidents/{ref}/follow", response=FollowOut)

@@ -524,7 +524,7 @@ def _held_for_decision(held: int) -> HeldMail:
 def held_mail_accept(*, by: User, held: int) -> HeldMail:
     """The team vouches for a held mail: it becomes the report, answer or comment of the
     stakeholder registered with its From: address, exactly as a verified mail would."""
-    from .intake import deliver, parse
+    from .intake import deliver, parse  # lazy: intake files what it receives through these services
 
     require(by, "portal.held_mail")
     with transaction.atomic():

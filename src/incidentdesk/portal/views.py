@@ -4,17 +4,17 @@ is a service call; every read goes through the selectors' visibility rules."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from incidentdesk.accounts.models import StakeholderOrg, User
+from incidentdesk.accounts.pages import stakeholder_page, team_page
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from incidentdesk.incidents import services as incidents
@@ -26,7 +26,7 @@ from incidentdesk.incidents.selectors import (
 )
 from incidentdesk.policy.selectors import active_policy
 
-from . import files, selectors, services
+from . import selectors, services
 from .forms import AnswerForm, CommentForm, ReportForm, uploads_from
 
 View = Callable[..., HttpResponseBase]
@@ -34,36 +34,6 @@ View = Callable[..., HttpResponseBase]
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def stakeholder_page(view: View) -> View:
-    """Portal pages: anonymous people log in first; the team works from its queue."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not can(request.user, "portal.use"):
-            return redirect("/")
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.detail) from None
-
-    return wrapped
-
-
-def team_page(view: View) -> View:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not _user(request).is_team:
-            return redirect("/portal/")
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.detail) from None
-
-    return wrapped
 
 
 def _errors_into(form: Any, exc: DomainError) -> None:
@@ -310,22 +280,9 @@ def join(request: HttpRequest, ref: str) -> HttpResponse:
 @login_required
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     try:
-        item = selectors.attachment_get_for(_user(request), attachment_id)
+        return selectors.attachment_download(_user(request), attachment_id)
     except NotFound:
         raise Http404("No such file.") from None
-    path = files.path_of(item.stored_as)
-    if not path.exists():
-        raise Http404("No such file.")
-    response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
-        filename=item.filename,
-        content_type=item.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # -- the team ---------------------------------------------------------------------------------

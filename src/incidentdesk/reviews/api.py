@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.core import clock
-from incidentdesk.core.api import actor
 from incidentdesk.core.text import Line, Text
 
 from . import services

@@ -7,11 +7,10 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from incidentdesk.core import periodic
-        from incidentdesk.incidents import services as incident_services
+        from incidentdesk.incidents.services import close_requested
 
         from .services import close_check
 
-        if close_check not in incident_services.CLOSE_CHECKS:
-            incident_services.CLOSE_CHECKS.append(close_check)
+        close_requested.connect(close_check, dispatch_uid="reviews.close_check")
         periodic.register("incidentdesk.reviews.tasks.remind_action_items")
         periodic.register("incidentdesk.reviews.tasks.check_reviews_due")

@@ -7,17 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import field_error
+from incidentdesk.incidents.calendar import add_business_days, local_date
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident, TimelineEntry
-from incidentdesk.incidents.selectors import incident_get_for, policy_for
-from incidentdesk.policy.schema import Policy
+from incidentdesk.incidents.selectors import incident_get_for, parse_ref, policy_for
 
 from .models import ActionItem, ActionKind, ActionStatus, Review, ReviewState
 
@@ -34,25 +33,6 @@ KEY_KINDS = frozenset(
         "closed",
     }
 )
-
-
-def add_business_days(start: dt.date, days: int) -> dt.date:
-    current = start
-    while days > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
-
-
-def review_check_day(incident: Incident, policy: Policy) -> dt.date | None:
-    """The day after a finished incident's required review falls due: the day the review-due
-    check first looks at it. None when its severity requires no review or it is not resolved."""
-    severity = policy.severities.get(incident.severity) if incident.severity else None
-    if incident.resolved_at is None or severity is None or not severity.review_required:
-        return None
-    due = add_business_days(local_date(incident.resolved_at), severity.review_due_business_days)
-    return due + dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -80,10 +60,6 @@ def review_requirement(incident: Incident, review: Review | None = None) -> Requ
     if incident.resolved_at is not None:
         due = add_business_days(local_date(incident.resolved_at), severity.review_due_business_days)
     return Requirement(True, due, bool(how), how)
-
-
-def local_date(at: dt.datetime) -> dt.date:
-    return timezone.localtime(at).date()
 
 
 def review_for(by: User, ref: str) -> tuple[Incident, Review | None]:
@@ -174,8 +150,6 @@ def action_items_for(by: User, filters: ActionFilters) -> QuerySet[ActionItem]:
     elif filters.owner:
         qs = qs.filter(owner__email=filters.owner.strip().lower())
     if filters.incident:
-        from incidentdesk.incidents.selectors import parse_ref
-
         qs = qs.filter(incident_id=parse_ref(filters.incident))
     return qs.order_by("due_date", "id")
 
@@ -239,7 +213,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool | type(None) | dict | list):
         return value
     return str(value)
-
-
-def overdue_q(today: dt.date) -> Q:
-    return Q(status__in=UNFINISHED, due_date__lt=today)

@@ -278,8 +278,9 @@ def review_waive(*, by: User, incident: Incident | str, reason: str) -> Review:
     return review
 
 
-def close_check(incident: Incident) -> str | None:
-    """Refuse to close an incident whose severity requires a review until it is published."""
+def close_check(sender: Any, incident: Incident, **kwargs: Any) -> str | None:
+    """Refuse to close an incident whose severity requires a review until it is published
+    (a receiver of `incidents.services.close_requested`)."""
     need = review_requirement(incident)
     if not need.required or need.satisfied:
         return None

@@ -8,26 +8,25 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from incidentdesk.accounts.models import User
+from incidentdesk.accounts.pages import team_page
 from incidentdesk.accounts.permissions import can, require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents.selectors import incident_get_for
 
 from . import charts, export, metrics, services
 from .blameless import check
 from .conformance import incident_conformance
 from .insights import figures, parse_range
-from .markdown import render as render_markdown
 from .models import SECTIONS, ActionKind, ActionStatus, ReviewRevision
 from .selectors import (
     UNFINISHED,
@@ -44,24 +43,6 @@ View = Callable[..., HttpResponseBase]
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def team_only(view: View) -> View:
-    """Team pages. Stakeholders get "not found": reviews and figures never reach them."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not _user(request).is_team:
-            raise Http404("No such page.")
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.detail) from None
-        except PermissionDenied as exc:
-            return render(request, "reviews/denied.html", {"detail": exc.detail}, status=403)
-
-    return wrapped
 
 
 def _back(request: HttpRequest, ref: str) -> HttpResponse:
@@ -160,13 +141,13 @@ def _review_context(request: HttpRequest, ref: str, posted: Any = None) -> dict[
 
 
 @require_GET
-@team_only
+@team_page
 def review_page(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "reviews/review.html", _review_context(request, ref))
 
 
 @require_GET
-@team_only
+@team_page
 def revision_page(request: HttpRequest, ref: str, number: int) -> HttpResponse:
     incident, review = review_for(_user(request), ref)
     revision = (
@@ -191,7 +172,7 @@ def revision_page(request: HttpRequest, ref: str, number: int) -> HttpResponse:
 
 
 @require_POST
-@team_only
+@team_page
 def review_start(request: HttpRequest, ref: str) -> HttpResponse:
     return _act(
         request,
@@ -210,7 +191,7 @@ def _picks_from(post: Any) -> list[dict[str, Any]]:
 
 
 @require_POST
-@team_only
+@team_page
 def review_save(request: HttpRequest, ref: str) -> HttpResponse:
     user = _user(request)
     sections = {key: request.POST.get(key, "") for key, _ in SECTIONS}
@@ -241,7 +222,7 @@ def review_save(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @require_POST
-@team_only
+@team_page
 def review_comment(request: HttpRequest, ref: str) -> HttpResponse:
     return _act(
         request,
@@ -257,7 +238,7 @@ def review_comment(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @require_POST
-@team_only
+@team_page
 def review_waive(request: HttpRequest, ref: str) -> HttpResponse:
     return _act(
         request,
@@ -277,7 +258,7 @@ def _date(text: str | None) -> dt.date | None:
 
 
 @require_POST
-@team_only
+@team_page
 def action_create(request: HttpRequest, ref: str) -> HttpResponse:
     """Add an action item. From the review page the review text typed beside it comes too
     and is saved with it, so adding an item never loses what was written."""
@@ -301,7 +282,7 @@ def action_create(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @require_POST
-@team_only
+@team_page
 def action_update(request: HttpRequest, item_id: int) -> HttpResponse:
     try:
         item = services.action_item_update(
@@ -318,7 +299,7 @@ def action_update(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 @require_GET
-@team_only
+@team_page
 def actions_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     filters = ActionFilters(
@@ -402,7 +383,7 @@ def _duration_view(d: dict[str, Any]) -> dict[str, Any]:
 
 
 @require_GET
-@team_only
+@team_page
 def insights(request: HttpRequest) -> HttpResponse:
     require(_user(request), "insights.view")
     result, shown, errors = _figures(request)
@@ -436,7 +417,7 @@ def insights(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@team_only
+@team_page
 def insights_export(request: HttpRequest, fmt: str) -> HttpResponse:
     require(_user(request), "insights.view")
     result, shown, errors = _figures(request)
@@ -464,7 +445,7 @@ def insights_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
-@team_only
+@team_page
 def incident_export(request: HttpRequest, ref: str, fmt: str) -> HttpResponse:
     user = _user(request)
     require(user, "incident.export")

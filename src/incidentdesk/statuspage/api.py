@@ -12,8 +12,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from incidentdesk.accounts.api_auth import actor
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core.api import Instant, actor
+from incidentdesk.core.api import Instant
 from incidentdesk.core.errors import FieldError, InvalidInput
 from incidentdesk.core.text import Line, Text
 

@@ -6,9 +6,15 @@ class StatuspageConfig(AppConfig):
     label = "statuspage"
 
     def ready(self) -> None:
+        from incidentdesk.comms.routing import subscribers_wanted
         from incidentdesk.core import periodic
+        from incidentdesk.incidents.timeline import entry_appended
 
-        from . import services  # noqa: F401  (connects the timeline receiver)
+        from .services import on_entry_appended
+        from .subscriptions import plan_subscribers
+
+        entry_appended.connect(on_entry_appended, dispatch_uid="statuspage.publish")
+        subscribers_wanted.connect(plan_subscribers, dispatch_uid="statuspage.plan_subscribers")
 
         periodic.register("incidentdesk.statuspage.tasks.maintenance_tick")
         periodic.register("incidentdesk.statuspage.tasks.refresh_public_front")

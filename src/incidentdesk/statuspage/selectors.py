@@ -33,6 +33,7 @@ from .models import (
     Maintenance,
     MaintenanceStatus,
     Publication,
+    worst,
 )
 
 UPTIME_DAYS = 90
@@ -447,6 +448,4 @@ def overall_description(indicator: str, items: list[Component]) -> str:
 
 
 def worst_status(statuses: list[str]) -> str:
-    from .models import worst
-
     return worst(statuses)

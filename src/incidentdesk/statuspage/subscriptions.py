@@ -26,6 +26,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from incidentdesk.comms.routing import Subscriber as PlanSubscriber
+from incidentdesk.comms.services import message_queue, new_webhook_secret
 from incidentdesk.comms.tasks import SUBSCRIBERS_AUDIENCE
 from incidentdesk.comms.transports import TransportError, guard
 from incidentdesk.core import clock, crypto
@@ -37,11 +39,14 @@ from incidentdesk.core.errors import (
     field_error,
 )
 from incidentdesk.core.services import audit_record
+from incidentdesk.incidents.models import Incident
 
 from . import selectors
+from .api_v2 import component_json, incident_json, maintenance_json, meta_json, ts
 from .models import (
     Component,
     ComponentStatusChange,
+    IncidentComponent,
     Maintenance,
     Publication,
     Subscriber,
@@ -202,8 +207,6 @@ def _ask(
 
 
 def _request(kind: str, address: str, targets: list[Component], client: str) -> Requested:
-    from incidentdesk.comms.services import new_webhook_secret
-
     client = client_digest(client)
     _rate_check(client)
     handle = "sps_" + secrets.token_urlsafe(24)
@@ -329,8 +332,6 @@ def _digest(token: str) -> str:
 
 
 def _queue(**kwargs: Any) -> None:
-    from incidentdesk.comms.services import message_queue
-
     message_queue(**kwargs)
 
 
@@ -344,8 +345,6 @@ def _footer(subscriber: Subscriber) -> str:
 def _queue_confirmation(
     subscriber: Subscriber, request: SubscriptionRequest, targets: list[Component], secret: str
 ) -> None:
-    from .api_v2 import meta_json, ts
-
     link = _link(f"/status/subscriptions/confirm/{confirm_token(request)}/")
     which = ", ".join(c.name for c in targets) or "all components"
     subject = f"Confirm your subscription to the {page_name()} status page"
@@ -408,6 +407,26 @@ def _audience(component_ids: set[int]) -> list[Subscriber]:
     return result
 
 
+def plan_subscribers(sender: Any, incident: Incident, **kwargs: Any) -> list[PlanSubscriber]:
+    """The communication plan's `subscribers` audience (a receiver of
+    `comms.routing.subscribers_wanted`): the confirmed e-mail subscribers of the components the
+    incident affects, or of every component. Only an incident the public page shows in full
+    reaches them: an unpublished, withdrawn, summary-only or private one reaches nobody."""
+    shown = Publication.objects.filter(
+        incident=incident, withdrawn_at__isnull=True, summary_only=False
+    ).exists()
+    if incident.private or not shown:
+        return []
+    component_ids = set(
+        IncidentComponent.objects.filter(incident=incident).values_list("component_id", flat=True)
+    )
+    return [
+        PlanSubscriber(ident=str(s.pk), email=s.address)
+        for s in _audience(component_ids)
+        if s.kind == SubscriberKind.EMAIL
+    ]
+
+
 def _send(
     subscriber: Subscriber,
     *,
@@ -448,8 +467,6 @@ def _send(
 def notify_incident(publication_id: int, event: str) -> int:
     """Tell the subscribers of a published incident's newest post. Runs in the worker after
     the action committed; reads only what the public page shows."""
-    from .api_v2 import incident_json, meta_json
-
     publication = Publication.objects.filter(pk=publication_id).first()
     public = selectors.incident_by_public_id(str(publication_id)) if publication else None
     if publication is None or public is None:
@@ -486,8 +503,6 @@ def notify_incident(publication_id: int, event: str) -> int:
 
 
 def notify_maintenance(maintenance_id: int, event: str) -> int:
-    from .api_v2 import maintenance_json, meta_json
-
     maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
     if maintenance is None:
         return 0
@@ -514,8 +529,6 @@ def notify_component(change_id: int, old_status: str) -> int:
     """Tell webhook subscribers of a component's new status, in Statuspage's
     `component_update` shape. E-mail subscribers hear of the incident or maintenance behind
     it instead, in words."""
-    from .api_v2 import component_json, meta_json, ts
-
     change = ComponentStatusChange.objects.select_related("component").filter(pk=change_id).first()
     if change is None:
         return 0

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
-from incidentdesk.incidents.selectors import policy_for
+from incidentdesk.incidents.selectors import incident_get_for, policy_for
 
 from . import public, selectors, services, subscriptions
+from .api_v2 import component_json, incident_json, subscriber_json, subscription_json
 from .cache import cached
 from .forms import parse_window
 from .models import Component, ComponentStatus, IncidentComponent, Maintenance, Publication
@@ -135,8 +136,6 @@ def v2_view(name: str) -> Callable[..., HttpResponseBase]:
 @_v2_safe
 @cached(cors=True)
 def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
-    from .api_v2 import component_json
-
     component = Component.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
     if component is None:
         return _json_404(f"No component {pk}.")
@@ -146,8 +145,6 @@ def v2_component(request: HttpRequest, pk: str) -> tuple[bytes, str] | tuple[byt
 @_v2_safe
 @cached(cors=True)
 def v2_incident(request: HttpRequest, public_id: str) -> tuple[bytes, str] | tuple[bytes, str, int]:
-    from .api_v2 import incident_json
-
     found = selectors.incident_by_public_id(public_id)
     if found is None:
         return _json_404(f"No incident {public_id}.")
@@ -220,8 +217,6 @@ def v2_subscribers(request: HttpRequest) -> HttpResponse:
     """POST /api/v2/subscribers.json: ask to subscribe an e-mail address or, with `endpoint`,
     a webhook URL (Statuspage's `email` beside it is not used). The answer is the same whether
     or not the address is subscribed; nothing applies until the link sent there is followed."""
-    from .api_v2 import subscriber_json
-
     if request.method != "POST":
         return _v2_not_allowed(request, ["POST"])
     try:
@@ -254,8 +249,6 @@ def v2_subscribers(request: HttpRequest) -> HttpResponse:
 def v2_subscriber(request: HttpRequest, handle: str) -> HttpResponse:
     """GET or DELETE /api/v2/subscribers/{id}.json: the confirmed subscription the id names
     (the id the asker was given); DELETE ends it. Any other id is a 404."""
-    from .api_v2 import subscription_json
-
     if request.method not in ("GET", "HEAD", "DELETE"):
         return _v2_not_allowed(request, ["GET", "DELETE"])
     try:
@@ -441,8 +434,6 @@ def _manage_action(request: HttpRequest, action: str) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
-    from incidentdesk.incidents.selectors import incident_get_for
-
     try:
         _require_team(request)
         found = incident_get_for(_user(request), ref)

@@ -3,14 +3,13 @@ success and raises `TransportError(permanent=...)` on failure."""
 
 from __future__ import annotations
 
+from .apprise import AppriseTransport
 from .base import OutgoingMessage, Transport, TransportError
+from .email import EmailTransport
+from .webhook import WebhookTransport
 
 
 def transport_for(channel: str) -> Transport:
-    from .apprise import AppriseTransport
-    from .email import EmailTransport
-    from .webhook import WebhookTransport
-
     transports: dict[str, type[Transport]] = {
         "email": EmailTransport,
         "webhook": WebhookTransport,

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django import template
 
-from incidentdesk.core.templatetags.incidentdesk import when as core_when
+from incidentdesk.incidents.templatetags.incidentdesk import when as core_when
 from incidentdesk.reviews.charts import percent_text
 
 register = template.Library()

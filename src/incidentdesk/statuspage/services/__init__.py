@@ -4,12 +4,9 @@ version in one transaction. Nothing else writes the status page's tables."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
-from django.dispatch import receiver
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
@@ -17,50 +14,31 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
 from incidentdesk.core.text import clean
-from incidentdesk.incidents import lifecycle, timeline
+from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident, PublicStatus
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.incidents.services import incident_lock
 
-from .. import cache, prepared
 from ..models import (
     Component,
     ComponentGroup,
     ComponentStatus,
     ComponentStatusChange,
     IncidentComponent,
-    Maintenance,
-    MaintenanceStatus,
-    PageState,
     Publication,
-    worst,
 )
+from ..tasks import notify_incident
+from .components import BODY_MAX as BODY_MAX
+from .components import TITLE_MAX as TITLE_MAX
+from .components import component_get as component_get
+from .components import component_refresh as component_refresh
+from .components import components_refresh_for as components_refresh_for
+from .components import page_bump as page_bump
+from .components import set_component_status
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
-TITLE_MAX = 200
-BODY_MAX = 5000
 PUBLIC_STATUSES = [*PublicStatus.values, "postmortem"]
-
-
-# -- the page's version: names every cached response ------------------------------------------
-
-
-def page_bump() -> None:
-    """Mark everything the public page shows as changed. Call inside the changing transaction:
-    a rolled-back change leaves the version alone. Once it commits, the prepared public front
-    is rendered again (in this process: the change is served by the time its request ends)."""
-    now = clock.now()
-    token = secrets.token_hex(8)
-    updated = PageState.objects.filter(pk=1).update(
-        version=F("version") + 1, changed_at=now, token=token
-    )
-    if not updated:
-        PageState.objects.get_or_create(
-            pk=1, defaults={"version": 2, "changed_at": now, "token": token}
-        )
-    cache.forget()
-    transaction.on_commit(prepared.refresh, robust=True)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -82,28 +60,6 @@ def _status(value: str, field: str = "status") -> ComponentStatus:
     return ComponentStatus(value)
 
 
-def component_get(component_id: int | str) -> Component:
-    try:
-        pk = int(component_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"No component {component_id}.") from None
-    component = Component.objects.select_related("group").filter(pk=pk).first()
-    if component is None:
-        raise NotFound(f"No component {component_id}.")
-    return component
-
-
-def group_get(group_id: int | str) -> ComponentGroup:
-    try:
-        pk = int(group_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"No component group {group_id}.") from None
-    group = ComponentGroup.objects.filter(pk=pk).first()
-    if group is None:
-        raise NotFound(f"No component group {group_id}.")
-    return group
-
-
 def _group_by_name_or_id(value: int | str | None) -> ComponentGroup | None:
     if value in (None, ""):
         return None
@@ -114,23 +70,6 @@ def _group_by_name_or_id(value: int | str | None) -> ComponentGroup | None:
     if group is None:
         raise field_error("group", f"No component group {value}.")
     return group
-
-
-def _set_component_status(component: Component, status: str) -> bool:
-    """The one place a component's status changes: recorded for the uptime history, and
-    announced to webhook subscribers as a Statuspage `component_update`."""
-    if component.status == status:
-        return False
-    now = clock.now()
-    old = component.status
-    component.status = status
-    component.updated_at = now
-    component.save(update_fields=["status", "updated_at", "manual"])
-    change = ComponentStatusChange.objects.create(component=component, status=status, at=now)
-    from ..tasks import notify_component
-
-    notify_component.enqueue(change.pk, old)
-    return True
 
 
 # -- component groups and components ----------------------------------------------------------
@@ -254,7 +193,7 @@ def component_update(
             _status(status)
             current.manual = True
             changes["status"] = status
-            _set_component_status(current, status)
+            set_component_status(current, status)
         elif manual is False and current.manual:
             current.manual = False
             changes["manual"] = False
@@ -278,54 +217,6 @@ def component_delete(*, by: User | None, component: Component | int | str) -> No
         audit_record(by=by, kind="statuspage_component_deleted", data={"component": current.name})
         current.delete()
         page_bump()
-
-
-def component_refresh(component: Component, pending: Incident | None = None) -> bool:
-    """Recompute a component's status from its published open incidents and its maintenance
-    in progress, unless it is set by hand. Only incidents published in full count: an
-    unpublished or private one (even with a public summary) must not show on the page, not
-    even as a component's colour. `pending` is an incident changed in memory but not saved
-    yet (a timeline receiver runs before its action saves): it is judged as it is now."""
-    if component.manual:
-        return False
-    links = IncidentComponent.objects.filter(
-        component=component,
-        incident__status__in=[s.value for s in lifecycle.OPEN],
-        incident__publication__isnull=False,
-        incident__publication__withdrawn_at__isnull=True,
-        incident__publication__summary_only=False,
-        incident__private=False,
-    )
-    if pending is not None:
-        links = links.exclude(incident=pending)
-    statuses = list(links.values_list("status", flat=True))
-    if pending is not None and _counts_for_components(pending):
-        statuses += list(
-            IncidentComponent.objects.filter(component=component, incident=pending).values_list(
-                "status", flat=True
-            )
-        )
-    if Maintenance.objects.filter(
-        components=component,
-        status__in=[MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING],
-    ).exists():
-        statuses.append(ComponentStatus.UNDER_MAINTENANCE)
-    changed = _set_component_status(component, worst(statuses))
-    if changed:
-        page_bump()
-    return changed
-
-
-def _counts_for_components(incident: Incident) -> bool:
-    if incident.status not in lifecycle.OPEN or incident.private:
-        return False
-    publication = Publication.objects.filter(incident=incident).first()
-    return bool(publication and publication.withdrawn_at is None and not publication.summary_only)
-
-
-def components_refresh_for(incident: Incident) -> None:
-    for component in Component.objects.filter(incidents__incident=incident).distinct():
-        component_refresh(component, pending=incident)
 
 
 # -- incidents and the components they affect --------------------------------------------------
@@ -440,7 +331,7 @@ def _publish(
             "automatic": automatic,
         },
     )
-    on_commit_notify(publication.pk, "published")
+    subscribers_notice_queue(publication.pk, "published")
     return publication
 
 
@@ -543,7 +434,6 @@ REVIEW_PUBLISHED = ("review_published", "postmortem_published")
 QUIET_KINDS = frozenset({"note", "delivered", "delivery_failed", "review_commented"})
 
 
-@receiver(timeline.entry_appended)
 def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any) -> None:
     """Keep the page in step with its incidents, inside the transaction of each action."""
     if entry.kind.startswith("statuspage_") or entry.kind in QUIET_KINDS:
@@ -578,7 +468,7 @@ def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any
         publication.postmortem_body = str((entry.data or {}).get("public_summary") or "")
         publication.save(update_fields=["postmortem_at", "postmortem_body"])
     if entry.kind == "public_update" and not publication.summary_only:
-        on_commit_notify(publication.pk, "updated")
+        subscribers_notice_queue(publication.pk, "updated")
     components_refresh_for(incident)
     page_bump()
 
@@ -590,11 +480,9 @@ def _auto_publishes(incident: Incident) -> bool:
     return bool(severity and severity.auto_publish)
 
 
-def on_commit_notify(publication_id: int, event: str) -> None:
+def subscribers_notice_queue(publication_id: int, event: str) -> None:
     """Queue the subscribers' notification in the current transaction: the worker builds
     and sends it once the action has committed."""
-    from ..tasks import notify_incident
-
     notify_incident.enqueue(publication_id, event)
 
 

@@ -20,7 +20,8 @@ from incidentdesk.incidents.selectors import incident_get_for, parse_ref, policy
 from incidentdesk.incidents.services import incident_lock
 
 from ..models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
-from . import BODY_MAX, TITLE_MAX, component_get, component_refresh, page_bump
+from ..tasks import notify_maintenance
+from .components import BODY_MAX, TITLE_MAX, component_get, component_refresh, page_bump
 
 # -- scheduled maintenance ---------------------------------------------------------------------
 
@@ -128,30 +129,17 @@ def maintenance_schedule(
             body=body or MAINTENANCE_TEXT[MaintenanceStatus.SCHEDULED],
             at=now,
         )
-        audit_record(
-            by=by,
-            kind="statuspage_maintenance_scheduled",
-            data={
-                "maintenance": maintenance.pk,
-                "name": name,
-                "from": scheduled_for.isoformat(),
-                "until": scheduled_until.isoformat(),
-                "components": [c.name for c in targets],
-            },
-        )
+        # the same record in the audit log and, for a window tied to an incident, its timeline
+        record = {
+            "maintenance": maintenance.pk,
+            "name": name,
+            "from": scheduled_for.isoformat(),
+            "until": scheduled_until.isoformat(),
+            "components": [c.name for c in targets],
+        }
+        audit_record(by=by, kind="statuspage_maintenance_scheduled", data=record)
         if locked is not None:
-            timeline.append(
-                locked,
-                kind="maintenance_scheduled",
-                by=by,
-                data={
-                    "maintenance": maintenance.pk,
-                    "name": name,
-                    "from": scheduled_for.isoformat(),
-                    "until": scheduled_until.isoformat(),
-                    "components": [c.name for c in targets],
-                },
-            )
+            timeline.append(locked, kind="maintenance_scheduled", by=by, data=dict(record))
             locked.save()
         page_bump()
         _notify_maintenance(maintenance.pk, "scheduled")
@@ -258,6 +246,4 @@ def maintenance_tick() -> int:
 
 
 def _notify_maintenance(maintenance_id: int, event: str) -> None:
-    from ..tasks import notify_maintenance
-
     notify_maintenance.enqueue(maintenance_id, event)
