@@ -6,7 +6,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from incidentdesk.core import chain
+from incidentdesk.core import chain, clock
 
 from .models import Incident, TimelineEntry
 
