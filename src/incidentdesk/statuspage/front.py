@@ -192,9 +192,9 @@ def common_headers() -> list[tuple[str, str]]:
 def wrap(app: WSGIApp) -> WSGIApp:
     """The application `serve` runs: the prepared front before Django. Where Django must
     redirect to https first, every request goes to Django."""
-    from django.conf import settings
+    from django.conf import settings  # lazy: wsgi.py imports this module before django.setup()
 
-    from .prepared import public_dir
+    from .prepared import public_dir  # lazy: it reads models, ready only after django.setup()
 
     if settings.SECURE_SSL_REDIRECT or not getattr(settings, "STATUSPAGE_PREPARE", True):
         return app

@@ -154,3 +154,9 @@ def refresh() -> bool:
     if not settings.STATUSPAGE_PREPARE or not (public_dir() / MANIFEST).exists():
         return False
     return prepare()
+
+
+def prepare_for_serve(**_: Any) -> None:
+    """`serve` is starting: the front its web processes serve is never missing or stale."""
+    if settings.STATUSPAGE_PREPARE:
+        prepare()

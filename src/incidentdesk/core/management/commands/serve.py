@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from incidentdesk.core.signals import serve_starting
+
 # a worker mid-batch finishes it before stopping: batches end at half the delivery lease
 DRAIN_SECONDS = settings.DELIVERY_LEASE_SECONDS // 2 + 15
 
@@ -99,11 +101,9 @@ class Command(BaseCommand):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("The database is not set up: run 'incidentdesk init' first.")
-        if settings.STATUSPAGE_PREPARE:
-            from incidentdesk.statuspage.prepared import prepare
-
-            # the front the web processes serve before Django: never missing or stale at start
-            prepare()
+        # what must be ready before the first request: the status page's prepared front,
+        # which the web processes serve before Django, is never missing or stale at start
+        serve_starting.send(sender=self.__class__)
         connection.close()
         # the web processes stop when this process is gone, however it ended (wsgi.py)
         os.environ["INCIDENTDESK_PARENT_PID"] = str(os.getpid())

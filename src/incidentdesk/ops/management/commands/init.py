@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from incidentdesk.policy.loader import PolicyInvalid
 from incidentdesk.policy.services import policy_sync_from_file
+from incidentdesk.statuspage.prepared import prepare
 
 
 class Command(BaseCommand):
@@ -21,7 +22,5 @@ class Command(BaseCommand):
         except PolicyInvalid as exc:
             raise CommandError(f"The policy file has problems:\n{exc}") from None
         if settings.STATUSPAGE_PREPARE:
-            from incidentdesk.statuspage.prepared import prepare
-
             prepare(force=True)
         self.stdout.write(f"Database ready; active policy v{version.pk} ({version.source}).")
