@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from incidentdesk.monitoring import logs, processes
+
 # a worker mid-batch finishes it before stopping: batches end at half the delivery lease
 DRAIN_SECONDS = settings.DELIVERY_LEASE_SECONDS // 2 + 15
 
@@ -92,6 +94,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-worker", action="store_true", help="do not start a task worker")
 
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # before the system checks load the URLs (and with them the metrics): its web
+        # processes count requests into one directory (monitoring.processes)
+        if not os.environ.get(processes.MULTIPROC_ENV):
+            processes.prepare_multiprocess_dir(settings.DATA_DIR)
+        return super().execute(*args, **options)
+
     def handle(self, *args: Any, **options: Any) -> None:
         from granian import Granian
         from granian.constants import Interfaces
@@ -120,6 +129,7 @@ class Command(BaseCommand):
                 static_path_route=[settings.STATIC_URL.rstrip("/")],
                 static_path_mount=[settings.STATIC_ROOT],
                 log_access=False,
+                log_dictconfig=logs.server_logging(settings.LOG_FORMAT),
             ).serve()
         finally:
             if keeper is not None:
