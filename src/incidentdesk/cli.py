@@ -10,7 +10,7 @@ COMMANDS = {
     "serve": "run the web server and a task worker (--no-worker for web only)",
     "worker": "run a task worker",
     "createuser": "create an account: --email E --password P --role R [--org NAME]",
-    "token": "API tokens: token create --email E [--scope read|write] [--expires-in DAYS] | list | revoke",
+    "token": "API tokens: token create --email E [--scope read|write|metrics] [--expires-in DAYS] | list | revoke",
     "integration": "integration create NAME [--component C] | list | revoke NAME: alert sources",
     "demo": "load the demo organisation, people and incidents (once)",
     "policy": "policy check FILE | policy show | policy load FILE",
