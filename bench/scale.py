@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -198,6 +199,8 @@ def main() -> None:
           f"{l99 / s99:.2f} (p99)")  # fmt: skip
 
 
+# stopped with SIGTERM, still drop the database it made
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 try:
     main()
 finally:
