@@ -12,7 +12,7 @@ COMMANDS = {
     "createuser": "create an account: --email E --password P --role R [--org NAME]",
     "token": "API tokens: token create --email E [--scope read|write|metrics] [--expires-in DAYS] | list | revoke",
     "integration": "integration create NAME [--component C] | list | revoke NAME: alert sources",
-    "demo": "load the demo organisation, people and incidents (once)",
+    "demo": "load the demo organisation, people and incidents (once); --scale N adds N more",
     "policy": "policy check FILE | policy show | policy load FILE",
     "timeline": "timeline verify [INC-n]: check the hash chains",
     "backup": "backup FILE [--passphrase-file F]: all data, files and sealed keys in one zip",
