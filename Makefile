@@ -38,6 +38,7 @@ lock:
 	$(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/pip install -q uv==0.13.8
 	$(LOCK) -o requirements/run.txt
+	$(LOCK) --extra postgres -o requirements/postgres.txt
 	$(LOCK) --extra postgres --extra apprise --extra test -o requirements/test.txt
 
 run: $(VENV)/.installed

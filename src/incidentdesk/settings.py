@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.util
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -12,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from incidentdesk.accounts import rolemap as _rolemap
+from incidentdesk.monitoring.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -75,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: it times and counts every answer, the guard's refusals too
+    "incidentdesk.monitoring.middleware.RequestObserver",
     "incidentdesk.core.middleware.RequestGuard",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -259,15 +263,22 @@ TASKS = {
     }
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {
-        "incidentdesk": {"handlers": ["console"], "level": "INFO"},
-        "django.request": {"handlers": ["console"], "level": "ERROR"},
-    },
-}
+# INCIDENTDESK_LOG_FORMAT=json: one JSON object per line (incidentdesk.monitoring.logs)
+LOG_FORMAT = os.environ.get("INCIDENTDESK_LOG_FORMAT", "text").strip().lower() or "text"
+try:
+    LOGGING = logging_config(LOG_FORMAT)
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+# /metrics answers these client networks without a token (none by default), e.g.
+# INCIDENTDESK_METRICS_ALLOW=127.0.0.1,10.0.0.0/8
+try:
+    METRICS_ALLOW = [
+        ipaddress.ip_network(part.strip())
+        for part in os.environ.get("INCIDENTDESK_METRICS_ALLOW", "").split(",")
+        if part.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"INCIDENTDESK_METRICS_ALLOW: {exc}") from None
 
 # Stakeholder portal and e-mail intake
 INTAKE_ADDRESS = os.environ.get("INCIDENTDESK_INTAKE_ADDRESS", "incidents@localhost").lower()

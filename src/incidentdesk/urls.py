@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from incidentdesk.api import api
 from incidentdesk.core import views as core_views
+from incidentdesk.monitoring.views import metrics_view
 
 urlpatterns = [
     path(
@@ -11,6 +12,7 @@ urlpatterns = [
     ),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", api.urls),
     path("api/v2/", include("incidentdesk.statuspage.urls_v2")),
     path("v2/", include("incidentdesk.ingest.urls_v2")),

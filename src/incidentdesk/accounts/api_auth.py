@@ -21,6 +21,8 @@ class BearerToken(HttpBearer):
         found = token_lookup(token)
         if found is None:
             return None
+        if found.scope == TokenScope.METRICS:
+            raise PermissionDenied(f"Token {found.prefix}… only reads /metrics, not the API.")
         if found.scope == TokenScope.READ and request.method not in SAFE_METHODS:
             raise PermissionDenied(
                 f"Token {found.prefix}… is read-only: use a read-write token to make changes."

@@ -77,6 +77,8 @@ class User(AbstractUser):
 class TokenScope(models.TextChoices):
     READ = "read", "Read only"
     WRITE = "write", "Read and write"
+    # only `/metrics`, for a Prometheus server; never the API
+    METRICS = "metrics", "Metrics only"
 
 
 class ApiToken(models.Model):
@@ -87,7 +89,7 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100, blank=True)
-    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.WRITE)
+    scope = models.CharField(max_length=7, choices=TokenScope.choices, default=TokenScope.WRITE)
     prefix = models.CharField(max_length=12)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()

@@ -191,7 +191,11 @@ def token_create(
     if len(name) > 100:
         errors.append(FieldError("name", "A token name has at most 100 characters."))
     if scope not in TokenScope.values:
-        errors.append(FieldError("scope", f"A token's scope is read or write, not {scope!r}."))
+        errors.append(
+            FieldError("scope", f"A token's scope is read, write or metrics, not {scope!r}.")
+        )
+    elif scope == TokenScope.METRICS and user.role != Role.ADMIN:
+        errors.append(FieldError("scope", "Only an administrator's token may read /metrics."))
     if expires_in_days is not None and not 1 <= expires_in_days <= TOKEN_MAX_DAYS:
         errors.append(
             FieldError("expires_in_days", f"A token expires in 1 to {TOKEN_MAX_DAYS} days.")
@@ -286,9 +290,10 @@ def token_lookup(raw: str) -> ApiToken | None:
 
 
 def token_authenticate(raw: str) -> User | None:
-    """The active user a live bearer token belongs to, or None."""
+    """The active user a live bearer token belongs to, or None (a metrics token is nobody's
+    key to the product: it only reads /metrics)."""
     token = token_lookup(raw)
-    return token.user if token is not None else None
+    return token.user if token is not None and token.scope != TokenScope.METRICS else None
 
 
 def login_lockout_record(*, email: str, address: str | None, failures: int) -> None:

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from incidentdesk.core.signals import serve_starting
+from incidentdesk.monitoring import logs, processes
 
 # a worker mid-batch finishes it before stopping: batches end at half the delivery lease
 DRAIN_SECONDS = settings.DELIVERY_LEASE_SECONDS // 2 + 15
@@ -94,6 +95,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-worker", action="store_true", help="do not start a task worker")
 
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # before the system checks load the URLs (and with them the metrics): its web
+        # processes count requests into one directory (monitoring.processes)
+        if not os.environ.get(processes.MULTIPROC_ENV):
+            processes.prepare_multiprocess_dir(settings.DATA_DIR)
+        return super().execute(*args, **options)
+
     def handle(self, *args: Any, **options: Any) -> None:
         from granian import Granian
         from granian.constants import Interfaces
@@ -125,6 +133,7 @@ class Command(BaseCommand):
                 static_path_route=[settings.STATIC_URL.rstrip("/")],
                 static_path_mount=[settings.STATIC_ROOT],
                 log_access=False,
+                log_dictconfig=logs.server_logging(settings.LOG_FORMAT),
             ).serve()
         finally:
             if keeper is not None:

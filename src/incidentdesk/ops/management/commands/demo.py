@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
-from incidentdesk.demo import loader
+from incidentdesk.demo import loader, scale
 from incidentdesk.policy.services import policy_sync_from_file
 
 
@@ -14,12 +15,17 @@ class Command(BaseCommand):
     # a one-shot command: Django's system checks would double its start-up time
     requires_system_checks: list[str] = []
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=int, default=0, metavar="N", help="add N incidents")
+
     def handle(self, *args: Any, **o: Any) -> None:
         policy_sync_from_file()
         if loader.load():
             self.stdout.write("Demo data loaded.")
         else:
             self.stdout.write("Demo data already present; nothing added.")
+        if o["scale"] > 0:
+            self.stdout.write(scale.generate(o["scale"], stream=sys.stderr).summary())
         self.stdout.write(
             f"\nOpen {settings.BASE_URL}/ and log in with password '{loader.PASSWORD}' as:"
         )

@@ -29,7 +29,7 @@ class Command(BaseCommand):
             "--scope",
             choices=TokenScope.values,
             default=TokenScope.WRITE,
-            help="read: only reads (GET); write: reads and changes (default)",
+            help="read: only reads (GET); write: reads and changes (default); metrics: only /metrics",
         )
         create.add_argument(
             "--expires-in", type=int, metavar="DAYS", help="days until it expires (default never)"
