@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from incidentdesk.accounts import rolemap as _rolemap
-from incidentdesk.monitoring.logs import logging_config
+from incidentdesk.core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -263,7 +263,7 @@ TASKS = {
     }
 }
 
-# INCIDENTDESK_LOG_FORMAT=json: one JSON object per line (incidentdesk.monitoring.logs)
+# INCIDENTDESK_LOG_FORMAT=json: one JSON object per line (incidentdesk.core.logs)
 LOG_FORMAT = os.environ.get("INCIDENTDESK_LOG_FORMAT", "text").strip().lower() or "text"
 try:
     LOGGING = logging_config(LOG_FORMAT)

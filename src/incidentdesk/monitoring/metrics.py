@@ -38,8 +38,7 @@ from prometheus_client.registry import Collector
 
 from incidentdesk.comms.models import Delivery, DeliveryState
 from incidentdesk.core.periodic import PERIODIC_TASKS
-
-from .processes import MULTIPROC_ENV
+from incidentdesk.core.processes import MULTIPROC_ENV
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from incidentdesk.core.logs import current_request_id
+
 from . import metrics
-from .logs import current_request_id
 
 log = logging.getLogger("incidentdesk.requests")
 

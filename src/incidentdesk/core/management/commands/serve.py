@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from incidentdesk.core import logs, processes
 from incidentdesk.core.signals import serve_starting
-from incidentdesk.monitoring import logs, processes
 
 # a worker mid-batch finishes it before stopping: batches end at half the delivery lease
 DRAIN_SECONDS = settings.DELIVERY_LEASE_SECONDS // 2 + 15
@@ -97,7 +97,7 @@ class Command(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> Any:
         # before the system checks load the URLs (and with them the metrics): its web
-        # processes count requests into one directory (monitoring.processes)
+        # processes count requests into one directory (core/processes.py)
         if not os.environ.get(processes.MULTIPROC_ENV):
             processes.prepare_multiprocess_dir(settings.DATA_DIR)
         return super().execute(*args, **options)

@@ -60,14 +60,14 @@ def logging_config(log_format: str) -> dict[str, Any]:
             f"INCIDENTDESK_LOG_FORMAT is {log_format!r}; it is one of: {', '.join(FORMATS)}."
         )
     formatter = (
-        {"()": "incidentdesk.monitoring.logs.JsonFormatter"}
+        {"()": "incidentdesk.core.logs.JsonFormatter"}
         if log_format == "json"
         else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "incidentdesk.monitoring.logs.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "incidentdesk.core.logs.RequestIdFilter"}},
         "formatters": {"line": formatter},
         "handlers": {
             "console": {

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_token_scope_and_expiry'),
+        ('accounts', '0004_second_factors_and_sessions'),
     ]
 
     operations = [
