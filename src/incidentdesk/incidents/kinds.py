@@ -113,6 +113,10 @@ KINDS: dict[str, Kind] = {
     "alert_triggered": Kind("Alert"),
     "alerts_resolved": Kind("Alerts resolved"),
     "change_noted": Kind("Change"),
+    # paging the person on call (ingest.services.escalation)
+    "paged": Kind("Paged"),
+    "paging_waits": Kind("Paging waits"),
+    "page_test": Kind("Test page"),
 }
 
 KIND_LABELS = {code: kind.label for code, kind in KINDS.items()}
@@ -135,6 +139,7 @@ RECIPIENT_LABELS = {
     "reporter": "The reporter",
     "stakeholders": "Stakeholders",
     "subscribers": "Status page subscribers",
+    "page": "On call",
 }
 
 # a delivery sent by hand rather than by a timeline entry

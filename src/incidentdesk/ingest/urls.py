@@ -7,4 +7,5 @@ app_name = "oncall"
 urlpatterns = [
     path("oncall/", views_pages.oncall_page, name="page"),
     path("oncall/feed/<str:token>.ics", views_pages.oncall_feed, name="feed"),
+    path("oncall/ack/<str:token>", views_pages.acknowledge_link, name="ack"),
 ]

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_http_methods
 
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
-from incidentdesk.core.errors import DomainError
+from incidentdesk.core.errors import Conflict, DomainError, NotFound
 
 from . import feeds, selectors, services
 from .models import Schedule
+from .services import escalation
 
 FEED_WEEKS = 8
 
@@ -84,4 +85,29 @@ def oncall_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     return HttpResponse(
         feeds.calendar(user, shifts, now), content_type="text/calendar; charset=utf-8"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A page's acknowledge link. GET only asks (mail scanners fetch links on their own);
+    the button POSTs, which acknowledges as the person paged, without a login."""
+    try:
+        link = escalation.ack_link_get(token)
+    except NotFound as exc:
+        return render(request, "ingest/ack.html", {"problem": exc.detail}, status=404)
+    if request.method == "POST":
+        try:
+            incident = escalation.ack_link_use(token=token)
+        except Conflict as exc:
+            return render(request, "ingest/ack.html", {"problem": exc.detail}, status=409)
+        return render(
+            request, "ingest/ack.html", {"link": link, "incident": incident, "done": True}
+        )
+    problem = escalation.ack_link_problem(link)
+    return render(
+        request,
+        "ingest/ack.html",
+        {"link": link, "incident": link.incident, "problem": problem},
+        status=409 if problem else 200,
     )
