@@ -11,6 +11,7 @@ import pytest
 
 from incidentdesk.comms.models import Delivery
 from incidentdesk.core import clock
+from incidentdesk.core.models import AuditEntry
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
@@ -280,8 +281,22 @@ def test_a_page_reaches_an_apprise_url_on_a_real_receiver(
     assert "s3cret" not in stored.address_encrypted and "s3cret" not in stored.recipient
 
 
-def test_send_a_test_page(smtp, member):  # noqa: F811
-    assert escalation.page_test(by=member) == 1
+def test_send_a_test_page_from_the_preferences_page(client, smtp, member, stakeholder):  # noqa: F811
+    client.force_login(member)
+    page = client.get("/comms/preferences/").content.decode()
+    assert "Send a test page" in page
+    sent = client.post("/comms/preferences/test-page", follow=True)
+    assert "A test page is on its way to your e-mail." in sent.content.decode()
     deliver_due()
     (mail,) = smtp.to(member.email)
     assert mail["Subject"] == "Test page"
+    assert AuditEntry.objects.filter(kind="page_test").count() == 1
+
+    # a stakeholder is never paged: no button, and the address refuses
+    client.force_login(stakeholder)
+    assert "Send a test page" not in client.get("/comms/preferences/").content.decode()
+    assert client.post("/comms/preferences/test-page").status_code == 403
+    assert client.get("/comms/preferences/test-page").status_code in (403, 405)
+    deliver_due()
+    assert not smtp.to(stakeholder.email)
+    assert AuditEntry.objects.filter(kind="page_test").count() == 1

@@ -11,21 +11,17 @@ lock (skipped when another worker holds it) makes each step happen once."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from incidentdesk.accounts.models import Role, User
-from incidentdesk.accounts.permissions import require
-from incidentdesk.comms import crypto
-from incidentdesk.comms.models import ChannelKind, Preference
+from incidentdesk.comms.paging import paging_channels
 from incidentdesk.comms.services import ack_link_id_of, message_queue
 from incidentdesk.comms.tasks import PAGE_AUDIENCE, PAGE_LANE
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, NotFound
-from incidentdesk.core.services import audit_record
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import policy_for
@@ -290,19 +286,6 @@ def _page(
         )
 
 
-def paging_channels(person: User) -> Iterable[tuple[str, str]]:
-    """(channel, address) for each way `person` is paged: e-mail always, and their own
-    Apprise URL when they set one."""
-    yield ChannelKind.EMAIL, person.email
-    pref = Preference.objects.filter(user=person).only("apprise_url_encrypted").first()
-    if pref is not None and pref.apprise_url_encrypted:
-        try:
-            url = crypto.decrypt(pref.apprise_url_encrypted)
-        except ValueError:
-            return
-        yield ChannelKind.APPRISE, url
-
-
 def in_words(delta: dt.timedelta) -> str:
     """5 minutes, 1 hour 30 minutes, 2 days."""
     minutes = int(delta.total_seconds() // 60)
@@ -310,31 +293,6 @@ def in_words(delta: dt.timedelta) -> str:
     hours, minutes = divmod(rest, 60)
     parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
     return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "no time"
-
-
-def page_test(*, by: User) -> int:
-    """Send `by` a test page on each of their paging channels, now. Returns how many."""
-    require(by, "preference.edit_own")
-    sent = 0
-    stamp = clock.now().strftime("%Y%m%d%H%M%S%f")
-    with transaction.atomic():
-        for channel, address in paging_channels(by):
-            message_queue(
-                channel=channel,
-                recipient=address,
-                subject="Test page",
-                body_markdown=(
-                    "This is a test page from IncidentDesk. When you are on call, pages for "
-                    "incidents reach you here, with a link that acknowledges the incident."
-                ),
-                key=f"page-test:{by.pk}:{stamp}:{channel}",
-                audience=PAGE_AUDIENCE,
-                user=by,
-                trigger="page_test",
-            )
-            sent += 1
-        audit_record(by=by, kind="page_test", data={"channels": sent})
-    return sent
 
 
 # -- the acknowledge link ------------------------------------------------------------------
