@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import transaction
 
 from incidentdesk.accounts.models import Role, User
+from incidentdesk.comms.models import Delivery, DeliveryState
 from incidentdesk.comms.paging import paging_channels
-from incidentdesk.comms.services import ack_link_id_of, message_queue
+from incidentdesk.comms.services import ack_link_id_of, deliveries_attempt, message_queue
 from incidentdesk.comms.tasks import PAGE_AUDIENCE, PAGE_LANE
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, NotFound
@@ -105,7 +106,19 @@ def escalation_step(incident_id: int) -> str:
         outcome = _step(incident, escalation, now)
         escalation.save()
         incident.save()
+    _send_now(incident_id)
     return outcome
+
+
+def _send_now(incident_id: int) -> None:
+    """Attempt the step's pages at once, in this worker, rather than after another round of
+    the queue: seconds count when someone is woken. The queued tasks stay as the fallback
+    (a failed page is retried as any delivery; one sent here is nothing to do for them)."""
+    keys = Delivery.objects.filter(
+        incident_id=incident_id, audience=PAGE_AUDIENCE, state=DeliveryState.QUEUED
+    ).values_list("key", flat=True)
+    if keys:
+        deliveries_attempt(list(keys.order_by("id")))
 
 
 def _step(incident: Incident, escalation: Escalation, now: dt.datetime) -> str:
