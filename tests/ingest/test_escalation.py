@@ -300,3 +300,17 @@ def test_send_a_test_page_from_the_preferences_page(client, smtp, member, stakeh
     deliver_due()
     assert not smtp.to(stakeholder.email)
     assert AuditEntry.objects.filter(kind="page_test").count() == 1
+
+
+def test_the_on_call_page_shows_who_each_level_would_page_now(client, primary, manager, member):
+    client.force_login(member)
+    with clock.frozen(at("2026-03-27T10:00")):
+        page = client.get("/oncall/").content.decode()
+    assert "<h3>Page now</h3>" in page
+    assert "At once: the person on call in Primary\n    — now alex@spacewise.test" in page
+    assert (
+        "After 5 minutes without acknowledgement: the manager\n    — now morgan@spacewise.test"
+        in page
+    )
+    assert "Then from level 1 again, 1 time, 15 minutes later." in page
+    assert "pages only mon, tue, wed, thu, fri 09:00–17:00 (UTC)" in page

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, DomainError, NotFound
+from incidentdesk.policy.selectors import active_policy
 
 from . import feeds, selectors, services
 from .models import Schedule
@@ -69,6 +70,7 @@ def oncall_page(request: HttpRequest) -> HttpResponse:
             "feed_url": request.build_absolute_uri(
                 reverse("oncall:feed", args=[feeds.feed_token(user)])  # type: ignore[arg-type]
             ),
+            "escalation": selectors.escalation_overview(active_policy()[1], now),
             "error": error,
         },
         status=422 if error else 200,

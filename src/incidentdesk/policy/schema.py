@@ -48,6 +48,15 @@ def format_duration(delta: dt.timedelta) -> str:
     return "".join(parts) or "0m"
 
 
+def duration_in_words(delta: dt.timedelta) -> str:
+    """5 minutes, 1 hour 30 minutes, 2 days: a duration as people write it."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "no time"
+
+
 def _show(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from incidentdesk.accounts.models import Role, User
+from incidentdesk.accounts.models import User
 from incidentdesk.comms.models import Delivery, DeliveryState
 from incidentdesk.comms.paging import paging_channels
 from incidentdesk.comms.services import ack_link_id_of, deliveries_attempt, message_queue
@@ -27,11 +27,10 @@ from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.incidents.services import incident_acknowledge
-from incidentdesk.policy.schema import EscalationLevel, EscalationPolicy, Policy
+from incidentdesk.policy.schema import EscalationPolicy, Policy, duration_in_words
 
 from .. import selectors
 from ..models import AckLink, Alert, Escalation
-from .schedules import schedule_get
 
 ACK_LINK_TTL = dt.timedelta(hours=24)
 # escalations one run of the periodic check takes on; the rest wait for the next run
@@ -174,13 +173,13 @@ def _page_level(
 ) -> str:
     index = escalation.level
     level = rule.levels[index]
-    people, whom = level_targets(level, now)
+    people, whom = selectors.level_targets(level, now)
     number = index + 1
     again = f", round {escalation.round + 1}" if escalation.round else ""
     if escalation.round:
-        why = f"no acknowledgement in {in_words(rule.repeat_after)}" if index == 0 else ""
+        why = f"no acknowledgement in {duration_in_words(rule.repeat_after)}" if index == 0 else ""
     else:
-        why = f"no acknowledgement in {in_words(level.delay)}" if level.delay else ""
+        why = f"no acknowledgement in {duration_in_words(level.delay)}" if level.delay else ""
     if index == 0 and not escalation.round:
         verb = "Paged"
     else:
@@ -214,26 +213,6 @@ def _page_level(
     if escalation.due_at is not None:
         _enqueue(incident.pk, escalation.due_at)
     return text
-
-
-def level_targets(level: EscalationLevel, at: dt.datetime) -> tuple[list[User], str]:
-    """(the people a level pages at `at`, who they are in words)."""
-    if level.managers:
-        managers = User.objects.filter(role=Role.MANAGER, is_active=True).order_by("email")
-        return list(managers), "the manager"
-    if level.people:
-        wanted = [e.strip().lower() for e in level.people]
-        found = {u.email: u for u in User.objects.filter(email__in=wanted, is_active=True)}
-        return [found[e] for e in wanted if e in found], ", ".join(wanted)
-    name = level.schedule or ""
-    try:
-        schedule = schedule_get(name)
-    except NotFound:
-        return [], f"there is no schedule named “{name}”"
-    current = selectors.oncall(schedule, at).now
-    if current is None or current.user is None:
-        return [], f"nobody is on call in {name}"
-    return [current.user], f"the person on call in {name}"
 
 
 def _page_assignee_again(
@@ -297,15 +276,6 @@ def _page(
             trigger="paged",
             context={"ack_link": link.pk},
         )
-
-
-def in_words(delta: dt.timedelta) -> str:
-    """5 minutes, 1 hour 30 minutes, 2 days."""
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
-    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "no time"
 
 
 # -- the acknowledge link ------------------------------------------------------------------
