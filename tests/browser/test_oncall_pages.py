@@ -88,3 +88,18 @@ def test_a_page_is_acknowledged_from_a_phone_and_the_timeline_shows_each_step(
     assert desk.get_by_role("heading", name="Page now").is_visible()
     assert "now Alex Kim" in desk.locator("main").inner_text()
     screenshot(desk, "oncall-page")
+
+
+def test_a_manager_creates_an_integration_and_copies_its_addresses(new_page, live_server, manager):
+    for width in (375, 1280):
+        page = new_page(width=width, height=900)
+        login(page, live_server.url, manager.email, PASSWORD)
+        page.goto(f"{live_server.url}/oncall/integrations/")
+        page.get_by_label("Name").fill(f"Prometheus {width}")
+        page.get_by_role("button", name="Create integration").click()
+        page.wait_for_load_state("networkidle")
+        notice = page.get_by_role("status").inner_text()
+        assert f"Prometheus {width} is created." in notice
+        assert "/alertmanager" in notice and "/v2/enqueue" in notice
+        assert _overflow(page) <= 0
+        screenshot(page, f"oncall-integration-created-{width}")

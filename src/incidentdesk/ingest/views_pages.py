@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
@@ -113,3 +113,54 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         {"link": link, "incident": link.incident, "problem": problem},
         status=409 if problem else 200,
     )
+
+
+def _integrations(request: HttpRequest, **extra: object) -> HttpResponse:
+    user = request.user
+    context = {
+        "nav": "oncall",
+        "integrations": services.integration_list(by=user),  # type: ignore[arg-type]
+        "may_manage": can(user, "integration.manage"),
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+        **extra,
+    }
+    status = 422 if extra.get("error") else 200
+    return render(request, "ingest/integrations.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def integrations_page(request: HttpRequest) -> HttpResponse:
+    """The team's monitoring sources; a manager creates one here and sees its key once."""
+    user = request.user
+    if not can(user, "integration.view"):
+        return render(request, "ingest/forbidden.html", status=403)
+    if request.method == "GET":
+        return _integrations(request)
+    if not can(user, "integration.manage"):
+        return render(request, "ingest/forbidden.html", status=403)
+    try:
+        key, created = services.integration_create(
+            by=user,  # type: ignore[arg-type]
+            name=request.POST.get("name", ""),
+            component=request.POST.get("component", ""),
+            type=request.POST.get("type", ""),
+            auto_resolve=bool(request.POST.get("auto_resolve")),
+        )
+    except DomainError as exc:
+        return _integrations(
+            request, error=" ".join([exc.detail, *(e.message for e in exc.errors)])
+        )
+    return _integrations(request, created=created, key=key)
+
+
+@login_required
+@require_POST
+def integration_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can(request.user, "integration.manage"):
+        return render(request, "ingest/forbidden.html", status=403)
+    try:
+        services.integration_revoke(by=request.user, integration_id=pk)  # type: ignore[arg-type]
+    except NotFound as exc:
+        raise Http404(exc.detail) from None
+    return redirect(reverse("oncall:integrations"))
