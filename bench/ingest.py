@@ -6,14 +6,22 @@ with the real command, then posts N PagerDuty trigger events to /v2/enqueue from
 keep-alive connections: KEYS distinct dedup keys, the rest repeats (what a flapping check or
 an Alertmanager group re-notifying sends). End to end means every event answered 202 and
 counted on its alert, on the incident it opened or joined; the bench checks that none was
-lost. Run: .venv/bin/python bench/ingest.py [N] [THREADS] [KEYS]
+lost.
+
+Then the time from a trigger to the on-call person's page accepted by an SMTP server (an
+aiosmtpd server in this process): PAGES alerts, each opening an incident, posted one at a
+time a quarter second apart while `incidentdesk worker` runs with its default polling; the
+figure is from sending the POST to the page's DATA accepted, p50 and p99.
+Run: .venv/bin/python bench/ingest.py [N] [THREADS] [KEYS] [PAGES]
 """
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -24,10 +32,14 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 8
 KEYS = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+PAGES = int(sys.argv[4]) if len(sys.argv) > 4 else 50
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [str(Path(sys.executable).with_name("incidentdesk"))]
 
@@ -90,10 +102,116 @@ def blast(port: int, path: str, bodies: list[bytes]) -> tuple[float, dict[int, i
     return time.perf_counter() - started, statuses
 
 
+class Pages:
+    """The SMTP server's side: when each page arrived, by the alert number in its subject."""
+
+    def __init__(self) -> None:
+        self.at: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        now = time.perf_counter()
+        head = envelope.content.decode(errors="replace").split("\r\n\r\n", 1)[0]
+        found = re.search(r"^Subject: .*Page: Latency (\d+)\r?$", head, re.MULTILINE)
+        if found:
+            with self.lock:
+                self.at.setdefault(int(found.group(1)), now)
+        return "250 OK"
+
+
+SETUP = """
+import datetime as dt
+from incidentdesk.accounts.services import user_create
+from incidentdesk.ingest import services
+sam = user_create(by=None, email="sam@bench.test", password="bench-pass-bench", role="member")
+primary = services.schedule_create(by=None, name="Primary", time_zone="UTC")
+services.schedule_add_layer(
+    by=None, schedule=primary, name="All day", rotation="daily", handoff_time=dt.time(0, 0),
+    starts_on=dt.date(2020, 1, 1), members=[sam.email],
+)
+"""
+
+
+def waiting_tasks(database: Path) -> int:
+    """Tasks due now and not done, plus one while no worker has reported in (django-tasks
+    stores "no run_after" as the year 9999)."""
+    with sqlite3.connect(database) as db:
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        ready = db.execute(
+            "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult"
+            " WHERE status IN ('READY', 'RUNNING') AND (run_after <= ? OR run_after >= '9999')",
+            [now],
+        ).fetchone()[0]
+        beats = db.execute("SELECT COUNT(*) FROM core_workerheartbeat").fetchone()[0]
+    return int(ready) + (0 if beats else 1)
+
+
+def page_latency(port: int, key: str, env: dict[str, str], pages: Pages) -> list[float]:
+    """Seconds from each trigger's POST to its page accepted by the SMTP server."""
+    subprocess.run([*CLI, "manage", "shell", "-c", SETUP], env=env, check=True, cwd=ROOT)
+    worker = subprocess.Popen(
+        [*CLI, "worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    sent: dict[int, float] = {}
+    try:
+        # the worker's start, and the first phase's queued work: measure a worker at rest
+        database = Path(env["INCIDENTDESK_DATA_DIR"]) / "incidentdesk.sqlite3"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and waiting_tasks(database):
+            time.sleep(0.2)
+        time.sleep(1)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for i in range(PAGES):
+            body = {
+                "routing_key": key,
+                "event_action": "trigger",
+                "dedup_key": f"latency-{i}",
+                "payload": {"summary": f"Latency {i}", "source": "bench", "severity": "critical"},
+            }
+            sent[i] = time.perf_counter()
+            conn.request(
+                "POST",
+                "/v2/enqueue",
+                body=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            conn.getresponse().read()
+            time.sleep(0.25)
+        deadline = time.monotonic() + 120
+        while len(pages.at) < PAGES and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    if len(pages.at) < PAGES:
+        raise SystemExit(f"only {len(pages.at)} of {PAGES} pages arrived")
+    return sorted(pages.at[i] - sent[i] for i in range(PAGES))
+
+
+def percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(share * len(values)))]
+
+
 def main() -> None:
     data = tempfile.mkdtemp(prefix="bench-ingest-")
+    pages = Pages()
+    smtp_port = free_port()
+    controller = Controller(pages, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    policy = Path(data) / "policy.toml"
+    # every latency alert opens its own incident: no storm bound in the way
+    policy.write_text(
+        (ROOT / "src/incidentdesk/policy/default_policy.toml")
+        .read_text()
+        .replace("incidents_per_minute = 5", "incidents_per_minute = 1000")
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTDESK_")}
-    env.update(INCIDENTDESK_DATA_DIR=data, INCIDENTDESK_SECRET_KEY="bench-ingest-" * 4)
+    env.update(
+        INCIDENTDESK_DATA_DIR=data,
+        INCIDENTDESK_SECRET_KEY="bench-ingest-" * 4,
+        INCIDENTDESK_EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        INCIDENTDESK_POLICY=str(policy),
+    )
     subprocess.run([*CLI, "init"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     key = (
         subprocess.run(
@@ -134,17 +252,25 @@ def main() -> None:
         ]
         plain_s, plain = blast(port, "/healthz", [b"{}"] * N)
         ingest_s, accepted = blast(port, "/v2/enqueue", events)
+        with sqlite3.connect(Path(data) / "incidentdesk.sqlite3") as db:
+            counted, alerts = db.execute("SELECT SUM(count), COUNT(*) FROM ingest_alert").fetchone()
+            incidents = db.execute("SELECT COUNT(*) FROM incidents_incident").fetchone()[0]
+        latencies = page_latency(port, key, env, pages) if PAGES else []
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    with sqlite3.connect(Path(data) / "incidentdesk.sqlite3") as db:
-        counted, alerts = db.execute("SELECT SUM(count), COUNT(*) FROM ingest_alert").fetchone()
-        incidents = db.execute("SELECT COUNT(*) FROM incidents_incident").fetchone()[0]
+        controller.stop()
     print(f"events: {N:,} over {THREADS} connections, {KEYS} dedup keys (SQLite, 1 server)")
     print(f"plain POST /healthz: {N / plain_s:,.0f} req/s (statuses {plain})")
     print(f"POST /v2/enqueue:    {N / ingest_s:,.0f} events/s (statuses {accepted})")
     print(f"ratio (enqueue / plain POST): {plain_s / ingest_s:.2f}")
     print(f"counted on alerts: {counted:,} of {N:,}; alerts {alerts}; incidents {incidents}")
+    if latencies:
+        print(
+            f"trigger -> page accepted by SMTP ({PAGES} pages): "
+            f"p50 {percentile(latencies, 0.5):.2f} s, p99 {percentile(latencies, 0.99):.2f} s, "
+            f"max {latencies[-1]:.2f} s"
+        )
     if counted != N or accepted.get(202) != N:
         raise SystemExit("events were lost")
 

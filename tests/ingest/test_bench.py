@@ -16,7 +16,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
 def test_the_ingest_bench_runs_and_loses_nothing():
     env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTDESK_")}
     done = subprocess.run(
-        [sys.executable, str(BENCH), "60", "2", "5"],
+        [sys.executable, str(BENCH), "60", "2", "5", "3"],
         env=env,
         capture_output=True,
         text=True,
@@ -25,3 +25,4 @@ def test_the_ingest_bench_runs_and_loses_nothing():
     assert done.returncode == 0, done.stdout + done.stderr
     assert "counted on alerts: 60 of 60; alerts 5; incidents 5" in done.stdout
     assert "ratio (enqueue / plain POST)" in done.stdout
+    assert "trigger -> page accepted by SMTP (3 pages): p50" in done.stdout

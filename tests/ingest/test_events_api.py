@@ -94,6 +94,31 @@ def test_a_repeat_counts_on_the_alert_not_on_the_timeline(client, prometheus):
     assert alert.last_seen_at == T0 + dt.timedelta(minutes=3)
 
 
+def test_a_repeat_costs_a_lookup_and_one_update(client, prometheus, django_assert_max_num_queries):
+    """The common event of a storm: no timeline entry, no delivery, no per-event fan-out."""
+    key, _ = prometheus
+    with clock.frozen(T0) as c:
+        send(client, trigger(key))
+        c.advance(minutes=1)
+        # the routing key, then BEGIN, one UPDATE ... RETURNING and COMMIT
+        with django_assert_max_num_queries(4):
+            assert send(client, trigger(key)).status_code == 202
+    assert Alert.objects.get().count == 2
+    assert Alert.objects.get().last_seen_at == T0 + dt.timedelta(minutes=1)
+
+
+def test_a_repeat_after_the_incident_ended_opens_a_new_one(client, prometheus, member):
+    key, _ = prometheus
+    with clock.frozen(T0) as c:
+        send(client, trigger(key))
+        first = Incident.objects.get()
+        incidents.incident_reject(by=member, incident=first, reason="A test alert")
+        c.advance(minutes=2)
+        assert send(client, trigger(key)).status_code == 202
+    assert Incident.objects.count() == 2
+    assert Alert.objects.get(incident=first).count == 1
+
+
 def test_a_trigger_without_a_dedup_key_gets_one_back(client, prometheus):
     key, _ = prometheus
     body = trigger(key)

@@ -326,3 +326,26 @@ def test_a_type_may_set_its_own_sla_targets():
         "types.maintenance.sla.deadline: unknown setting",
         'types.maintenance.sla.resolve: expected a duration like "4h", got "later"',
     ]
+
+
+def test_escalation_mistakes_name_their_location():
+    def change(p):
+        p["escalation"][0]["levels"][1]["schedule"] = "Primary"
+        p["escalation"][1]["severities"].append("P1")
+        p["escalation"][1]["severities"].append("P9")
+        p["escalation"][1]["working_hours"]["time_zone"] = "Mars/Olympus"
+
+    assert problems(edited(change)) == [
+        "escalation.0.levels.1: a level pages exactly one of: schedule, people, managers",
+        'escalation.1.severities.1: P1 (alert) is already escalated by "Page now"',
+        'escalation.1.severities.2: unknown severity "P9" (known: P1, P2, P3)',
+        'escalation.1.working_hours.time_zone: unknown time zone "Mars/Olympus"',
+    ]
+
+
+def test_escalation_follows_the_severity_and_the_source():
+    _, policy = active_policy()
+    assert policy.escalation_for("P1", "alert").name == "Page now"
+    assert policy.escalation_for("P3", "alert").name == "Working hours"
+    assert policy.escalation_for(None, "alert").name == "Page now"  # assumed P2
+    assert policy.escalation_for("P1", "portal") is None

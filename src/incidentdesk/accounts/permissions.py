@@ -81,6 +81,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "oncall.view": TEAM,
     "schedule.manage": frozenset({A, MG}),
     "schedule.override_self": TEAM,
+    "oncall.test_page": TEAM,
 }
 
 

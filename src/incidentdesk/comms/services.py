@@ -43,6 +43,7 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=1)
 KEY_MAX = 200
 UNSUBSCRIBE_SALT = "incidentdesk.comms.unsubscribe"
+ACK_SALT = "incidentdesk.comms.acknowledge"
 # a fan-out is enqueued as tasks of this many deliveries each (one task per delivery would
 # spend more time on the queue's bookkeeping than on sending)
 TASK_BATCH = 25
@@ -72,6 +73,9 @@ def message_queue(
     payload: dict[str, Any] | None = None,
     secret: str | None = None,
     audience: str = "",
+    user: User | None = None,
+    trigger: str = "",
+    context: dict[str, Any] | None = None,
 ) -> Delivery:
     """Queue one delivery in the caller's transaction and enqueue its worker task.
 
@@ -101,6 +105,9 @@ def message_queue(
             payload=payload,
             secret_encrypted=crypto.encrypt(secret or ""),
             audience=audience,
+            user=user,
+            trigger=trigger,
+            context=context or {},
         )
         _stamp(delivery)
         _enqueue(delivery)
@@ -330,6 +337,10 @@ def _message(delivery: Delivery) -> OutgoingMessage:
             subject, body = messages.render_text(channel.template, delivery.context)
         else:
             subject, body = messages.render(delivery.template, delivery.context)
+    ack_link = delivery.context.get("ack_link")
+    if ack_link:
+        # signed when sent, so the stored body holds nothing that acknowledges
+        body += f"\n\n[Acknowledge]({ack_url(int(ack_link))}) (one use, no login needed)"
     unsubscribe = None
     if delivery.context.get("unsubscribe") and delivery.channel == ChannelKind.EMAIL:
         unsubscribe = unsubscribe_url(address)
@@ -590,6 +601,25 @@ def unsubscribe_apply(*, token: str) -> str:
         if created:
             audit_record(by=None, kind="unsubscribed", data={"email": email})
     return email
+
+
+# -- acknowledge links in pages ---------------------------------------------------------------
+
+
+def ack_token(link_id: int) -> str:
+    return signing.dumps({"a": link_id}, salt=ACK_SALT, compress=True)
+
+
+def ack_url(link_id: int) -> str:
+    return f"{settings.BASE_URL}/oncall/ack/{ack_token(link_id)}"
+
+
+def ack_link_id_of(token: str) -> int:
+    """The acknowledge link a signed token names; NotFound when the signature is wrong."""
+    try:
+        return int(signing.loads(token, salt=ACK_SALT)["a"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound("This acknowledge link is not valid.") from None
 
 
 # -- channels --------------------------------------------------------------------------------

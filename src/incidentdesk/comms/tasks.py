@@ -12,9 +12,14 @@ OUTBOUND_LANE = "outbound"
 SUBSCRIBERS_LANE = "subscribers"
 LANES = (MAIL_LANE, OUTBOUND_LANE, SUBSCRIBERS_LANE)
 SUBSCRIBERS_AUDIENCE = "subscribers"
+# Pages to the person on call, on every channel, and the escalation steps that send them.
+PAGE_LANE = "default"
+PAGE_AUDIENCE = "page"
 
 
 def lane(channel: str, audience: str = "") -> str:
+    if audience == PAGE_AUDIENCE:
+        return PAGE_LANE
     if channel == "email":
         return MAIL_LANE
     if audience == SUBSCRIBERS_AUDIENCE:

@@ -21,5 +21,6 @@ urlpatterns = [
     path("comms/channels/<int:pk>/", views.channel_edit, name="channel_edit"),
     path("comms/channels/<int:pk>/<slug:action>", views.channel_action, name="channel_action"),
     path("comms/preferences/", views.preferences, name="preferences"),
+    path("comms/preferences/test-page", views.test_page, name="test_page"),
     path("comms/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
 ]

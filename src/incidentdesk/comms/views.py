@@ -24,7 +24,7 @@ from incidentdesk.incidents.models import PublicStatus
 from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 
-from . import selectors, services
+from . import paging, selectors, services
 from .models import Channel, ChannelKind, DeliveryState
 from .updates import TEMPLATES_BY_KEY, UPDATE_TEMPLATES, fill
 
@@ -321,10 +321,21 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "channels": services.PERSON_CHANNELS,
             "apprise_hint": pref.apprise_url_hint if pref else "",
+            "can_be_paged": can(request.user, "oncall.test_page"),
             "errors": errors,
             "nav": "preferences",
         },
     )
+
+
+@page("oncall.test_page")
+@require_POST
+def test_page(request: HttpRequest) -> HttpResponse:
+    """Send oneself a test page on every paging channel, at once."""
+    sent = paging.page_test(by=request.user)  # type: ignore[arg-type]
+    channels = "your e-mail" if sent == 1 else "your e-mail and your chat or push URL"
+    messages.success(request, f"A test page is on its way to {channels}.")
+    return redirect("comms:preferences")
 
 
 # -- unsubscribe (no login: the signed link is the proof) -------------------------------------

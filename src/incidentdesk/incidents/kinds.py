@@ -118,6 +118,10 @@ KINDS: dict[str, Kind] = {
     "alert_triggered": Kind("Alert", system=True),
     "alerts_resolved": Kind("Alerts resolved", system=True),
     "change_noted": Kind("Change", system=True),
+    # paging the person on call (ingest.services.escalation)
+    "paged": Kind("Paged"),
+    "paging_waits": Kind("Paging waits"),
+    "page_test": Kind("Test page"),
 }
 
 KIND_LABELS = {code: kind.label for code, kind in KINDS.items()}
@@ -140,6 +144,7 @@ RECIPIENT_LABELS = {
     "reporter": "The reporter",
     "stakeholders": "Stakeholders",
     "subscribers": "Status page subscribers",
+    "page": "On call",
 }
 
 # a delivery sent by hand rather than by a timeline entry

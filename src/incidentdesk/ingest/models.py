@@ -162,3 +162,37 @@ class Override(models.Model):
     class Meta:
         ordering = ["schedule", "starts_at"]
         indexes = [models.Index(fields=["schedule", "ends_at"], name="override_schedule_end")]
+
+
+class Escalation(models.Model):
+    """An incident's paging, level by level, until someone acknowledges it.
+
+    `due_at` is the next moment there is something to do (page a level, page again); the
+    escalation check reads only the rows whose moment has come, through its index. `level`
+    and `round` count what has been paged: level 0 of round 0 is "nothing yet"."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="escalation")
+    source = models.CharField(max_length=20)
+    policy = models.CharField(max_length=100, blank=True)
+    level = models.PositiveSmallIntegerField(default=0)
+    round = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    paged_at = models.DateTimeField(null=True, blank=True)
+    # an acknowledged incident breached this SLA target: its assignee is paged again
+    renotify = models.CharField(max_length=20, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.incident.ref}: level {self.level}"
+
+
+class AckLink(models.Model):
+    """A page's one-click acknowledge link: single use and expiring. The link carries a
+    signature of this row's id (comms.services.ack_token), so no secret is stored."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)

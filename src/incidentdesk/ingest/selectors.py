@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from incidentdesk.accounts.models import User
+from incidentdesk.accounts.models import Role, User
 from incidentdesk.core import clock
+from incidentdesk.policy.schema import EscalationLevel, EscalationPolicy, Policy
 
 from . import rotation
 from .models import Override, Schedule
@@ -95,4 +96,48 @@ def person_shifts(user: User, start: dt.datetime, end: dt.datetime) -> list[Shif
         for schedule in Schedule.objects.all()
         for s in shifts(schedule, start, end)
         if s.user is not None and s.user.pk == user.pk
+    ]
+
+
+def level_targets(level: EscalationLevel, at: dt.datetime) -> tuple[list[User], str]:
+    """(the people an escalation level pages at `at`, who they are in words)."""
+    if level.managers:
+        managers = User.objects.filter(role=Role.MANAGER, is_active=True).order_by("email")
+        return list(managers), "the manager"
+    if level.people:
+        wanted = [e.strip().lower() for e in level.people]
+        found = {u.email: u for u in User.objects.filter(email__in=wanted, is_active=True)}
+        return [found[e] for e in wanted if e in found], ", ".join(wanted)
+    name = level.schedule or ""
+    schedule = Schedule.objects.filter(name=name).first()
+    if schedule is None:
+        return [], f"there is no schedule named “{name}”"
+    current = oncall(schedule, at).now
+    if current is None or current.user is None:
+        return [], f"nobody is on call in {name}"
+    return [current.user], f"the person on call in {name}"
+
+
+@dataclass(frozen=True)
+class LevelNow:
+    number: int
+    level: EscalationLevel
+    people: list[User]
+    whom: str
+
+
+def escalation_overview(
+    policy: Policy, at: dt.datetime | None = None
+) -> list[tuple[EscalationPolicy, list[LevelNow]]]:
+    """Each escalation policy of `policy` with who each of its levels would page at `at`."""
+    at = at or clock.now()
+    return [
+        (
+            rule,
+            [
+                LevelNow(i + 1, level, *level_targets(level, at))
+                for i, level in enumerate(rule.levels)
+            ],
+        )
+        for rule in policy.escalation
     ]

@@ -9,14 +9,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
-from incidentdesk.core.errors import DomainError
+from incidentdesk.core.errors import Conflict, DomainError, NotFound
+from incidentdesk.policy.selectors import active_policy
 
 from . import feeds, selectors, services
 from .models import Schedule
+from .services import escalation
 
 FEED_WEEKS = 8
 
@@ -68,6 +70,7 @@ def oncall_page(request: HttpRequest) -> HttpResponse:
             "feed_url": request.build_absolute_uri(
                 reverse("oncall:feed", args=[feeds.feed_token(user)])  # type: ignore[arg-type]
             ),
+            "escalation": selectors.escalation_overview(active_policy()[1], now),
             "error": error,
         },
         status=422 if error else 200,
@@ -85,3 +88,79 @@ def oncall_feed(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(
         feeds.calendar(user, shifts, now), content_type="text/calendar; charset=utf-8"
     )
+
+
+@require_http_methods(["GET", "POST"])
+def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A page's acknowledge link. GET only asks (mail scanners fetch links on their own);
+    the button POSTs, which acknowledges as the person paged, without a login."""
+    try:
+        link = escalation.ack_link_get(token)
+    except NotFound as exc:
+        return render(request, "ingest/ack.html", {"problem": exc.detail}, status=404)
+    if request.method == "POST":
+        try:
+            incident = escalation.ack_link_use(token=token)
+        except Conflict as exc:
+            return render(request, "ingest/ack.html", {"problem": exc.detail}, status=409)
+        return render(
+            request, "ingest/ack.html", {"link": link, "incident": incident, "done": True}
+        )
+    problem = escalation.ack_link_problem(link)
+    return render(
+        request,
+        "ingest/ack.html",
+        {"link": link, "incident": link.incident, "problem": problem},
+        status=409 if problem else 200,
+    )
+
+
+def _integrations(request: HttpRequest, **extra: object) -> HttpResponse:
+    user = request.user
+    context = {
+        "nav": "oncall",
+        "integrations": services.integration_list(by=user),  # type: ignore[arg-type]
+        "may_manage": can(user, "integration.manage"),
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+        **extra,
+    }
+    status = 422 if extra.get("error") else 200
+    return render(request, "ingest/integrations.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def integrations_page(request: HttpRequest) -> HttpResponse:
+    """The team's monitoring sources; a manager creates one here and sees its key once."""
+    user = request.user
+    if not can(user, "integration.view"):
+        return render(request, "ingest/forbidden.html", status=403)
+    if request.method == "GET":
+        return _integrations(request)
+    if not can(user, "integration.manage"):
+        return render(request, "ingest/forbidden.html", status=403)
+    try:
+        key, created = services.integration_create(
+            by=user,  # type: ignore[arg-type]
+            name=request.POST.get("name", ""),
+            component=request.POST.get("component", ""),
+            type=request.POST.get("type", ""),
+            auto_resolve=bool(request.POST.get("auto_resolve")),
+        )
+    except DomainError as exc:
+        return _integrations(
+            request, error=" ".join([exc.detail, *(e.message for e in exc.errors)])
+        )
+    return _integrations(request, created=created, key=key)
+
+
+@login_required
+@require_POST
+def integration_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can(request.user, "integration.manage"):
+        return render(request, "ingest/forbidden.html", status=403)
+    try:
+        services.integration_revoke(by=request.user, integration_id=pk)  # type: ignore[arg-type]
+    except NotFound as exc:
+        raise Http404(exc.detail) from None
+    return redirect(reverse("oncall:integrations"))

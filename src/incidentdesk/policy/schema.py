@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -45,6 +46,15 @@ def format_duration(delta: dt.timedelta) -> str:
         f"{minutes}m" if minutes else "",
     ]
     return "".join(parts) or "0m"
+
+
+def duration_in_words(delta: dt.timedelta) -> str:
+    """5 minutes, 1 hour 30 minutes, 2 days: a duration as people write it."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "no time"
 
 
 def _show(value: Any) -> str:
@@ -187,6 +197,89 @@ class Ingest(_Strict):
 
 SEVERITY_KEY = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,9}$"
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_clock(value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    match = _CLOCK.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise PydanticCustomError(
+            "clock", 'expected a time of day like "09:00", got {got}', {"got": _show(value)}
+        )
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+ClockTime = Annotated[
+    dt.time,
+    BeforeValidator(parse_clock),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+]
+
+
+class WorkingHours(_Strict):
+    """When an escalation policy that waits for working hours may page: from `start` to
+    `end` on `days`, local time in `time_zone`."""
+
+    time_zone: str = "UTC"
+    start: ClockTime = dt.time(9, 0)
+    end: ClockTime = dt.time(17, 0)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    ]
+
+    def contains(self, at: dt.datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.time_zone))
+        return WEEKDAYS[local.weekday()] in self.days and self.start <= local.time() < self.end
+
+    def next_start(self, at: dt.datetime) -> dt.datetime:
+        """`at` itself when it falls in working hours, else the next moment they begin."""
+        if self.contains(at):
+            return at
+        zone = ZoneInfo(self.time_zone)
+        local = at.astimezone(zone)
+        for days in range(8):
+            day = local.date() + dt.timedelta(days=days)
+            begin = dt.datetime.combine(day, self.start, tzinfo=zone)
+            if WEEKDAYS[day.weekday()] in self.days and begin > local:
+                return begin.astimezone(dt.UTC)
+        return at
+
+
+class EscalationLevel(_Strict):
+    """Who a level pages: the person on call in a schedule, named people (e-mail addresses
+    of team members), or every manager. `delay`: how long the previous level (or, for the
+    first, the report) goes unacknowledged before this level is paged; none pages at once."""
+
+    schedule: str | None = Field(default=None, min_length=1, max_length=100)
+    people: list[Annotated[str, Field(min_length=3, max_length=254)]] = []
+    managers: bool = False
+    delay: Duration | None = None
+
+    def targets(self) -> int:
+        return sum([self.schedule is not None, bool(self.people), self.managers])
+
+
+class EscalationPolicy(_Strict):
+    """How an unacknowledged incident of `severities` reaches people, level by level; after
+    the last level it starts again from the first, `repeats` times, `repeat_after` later."""
+
+    name: str = Field(min_length=1, max_length=100)
+    severities: list[str] = Field(min_length=1)
+    # where the incident came from (`alert`, `portal`, `api`, `email`, `team`): by default
+    # only monitoring's alerts page people; reports reach the team by the communication plan
+    sources: list[str] = ["alert"]
+    working_hours: WorkingHours | None = None
+    levels: list[EscalationLevel] = Field(min_length=1, max_length=10)
+    repeats: int = Field(default=0, ge=0, le=10)
+    repeat_after: Duration = dt.timedelta(minutes=15)
+
 
 class Policy(_Strict):
     organisation: Organisation
@@ -200,6 +293,7 @@ class Policy(_Strict):
     matrix: dict[str, dict[str, str]]
     guidelines: list[Guideline] = []
     notifications: list[NotificationRule] = []
+    escalation: list[EscalationPolicy] = []
 
     def problems(self) -> list[tuple[str, str]]:
         """Cross-references the schema cannot express, as (location, message) pairs."""
@@ -263,6 +357,7 @@ class Policy(_Strict):
                 )
             seen.add(key)
         errors.extend(self._notification_problems())
+        errors.extend(self._escalation_problems())
         for alert_severity, severity in self.ingest.severity.items():
             if severity not in self.severities:
                 errors.append(
@@ -292,6 +387,58 @@ class Policy(_Strict):
                         )
                     )
         return errors
+
+    def _escalation_problems(self) -> list[tuple[str, str]]:
+        errors: list[tuple[str, str]] = []
+        claimed: dict[tuple[str, str], str] = {}
+        for i, rule in enumerate(self.escalation):
+            for j, severity in enumerate(rule.severities):
+                if severity not in self.severities:
+                    errors.append(
+                        (
+                            f"escalation.{i}.severities.{j}",
+                            self._unknown("severity", severity, self.severities),
+                        )
+                    )
+                for source in rule.sources:
+                    other = claimed.setdefault((severity, source), rule.name)
+                    if other != rule.name:
+                        errors.append(
+                            (
+                                f"escalation.{i}.severities.{j}",
+                                f'{severity} ({source}) is already escalated by "{other}"',
+                            )
+                        )
+            if rule.working_hours is not None:
+                try:
+                    ZoneInfo(rule.working_hours.time_zone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    errors.append(
+                        (
+                            f"escalation.{i}.working_hours.time_zone",
+                            f'unknown time zone "{rule.working_hours.time_zone}"',
+                        )
+                    )
+                if rule.working_hours.start >= rule.working_hours.end:
+                    errors.append((f"escalation.{i}.working_hours", "start must be before end"))
+            for j, level in enumerate(rule.levels):
+                if level.targets() != 1:
+                    errors.append(
+                        (
+                            f"escalation.{i}.levels.{j}",
+                            "a level pages exactly one of: schedule, people, managers",
+                        )
+                    )
+        return errors
+
+    def escalation_for(self, severity: str | None, source: str) -> EscalationPolicy | None:
+        """The escalation policy for an incident of `severity` (the intake's assumed one
+        while uncategorized) that came from `source`, if any."""
+        severity = severity or self.intake.assumed_severity
+        return next(
+            (e for e in self.escalation if severity in e.severities and source in e.sources),
+            None,
+        )
 
     def notification_rules(self, trigger: str, severity: str | None) -> list[NotificationRule]:
         """The rules that apply to an entry of kind `trigger` on an incident of `severity`

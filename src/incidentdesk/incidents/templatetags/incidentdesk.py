@@ -9,12 +9,19 @@ from django.utils.safestring import SafeString
 
 from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents import kinds, lifecycle
+from incidentdesk.policy.schema import duration_in_words
 
 register = template.Library()
 
 # One way to write a moment on every page: "3 Dec 2026 10:37 UTC", in the site's time zone.
 WHEN_FORMAT = "j M Y H:i T"
 DAY_FORMAT = "j M Y"
+
+
+@register.filter
+def duration_words(value: dt.timedelta | None) -> str:
+    """`{{ delta|duration_words }}`: 5 minutes, 1 hour 30 minutes."""
+    return duration_in_words(value) if value is not None else ""
 
 
 @register.filter(name="markdown")

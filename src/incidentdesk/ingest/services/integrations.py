@@ -145,11 +145,18 @@ def integration_revoke(
 
 
 def integration_for_key(raw: str) -> Integration | None:
-    """The active integration a routing key belongs to, or None."""
+    """The active integration a routing key belongs to, or None.
+
+    Every alert event asks this first, so it is one prepared statement rather than a query
+    the ORM builds each time (which cost more than the lookup itself); its account is read
+    only when an alert opens an incident."""
     if not raw or len(raw) > 100:
         return None
-    return (
-        Integration.objects.select_related("actor")
-        .filter(digest=routing_key_digest(raw), revoked_at__isnull=True)
-        .first()
+    table = Integration._meta.db_table
+    found = list(
+        Integration.objects.raw(
+            f"SELECT * FROM {table} WHERE digest = %s AND revoked_at IS NULL",
+            [routing_key_digest(raw)],
+        )
     )
+    return found[0] if found else None
