@@ -9,10 +9,9 @@ from django.db import transaction
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
-from incidentdesk.core import clock
+from incidentdesk.core import clock, crypto
 from incidentdesk.core.services import audit_record
 
-from . import crypto
 from .models import ChannelKind, Preference
 from .services import message_queue
 from .tasks import PAGE_AUDIENCE

@@ -31,6 +31,7 @@ from incidentdesk.policy.schema import EscalationPolicy, Policy, duration_in_wor
 
 from .. import selectors
 from ..models import AckLink, Alert, Escalation
+from ..tasks import escalate
 
 ACK_LINK_TTL = dt.timedelta(hours=24)
 # escalations one run of the periodic check takes on; the rest wait for the next run
@@ -73,8 +74,6 @@ def escalation_renotify(*, incident: Incident, target: str) -> None:
 
 
 def _enqueue(incident_id: int, at: dt.datetime | None) -> None:
-    from ..tasks import escalate
-
     escalate.using(queue_name=PAGE_LANE, run_after=at).enqueue(incident_id)
 
 
