@@ -230,7 +230,17 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env["INCIDENTDESK_BASE_URL"] = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [*CLI, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *CLI,
+            "serve",
+            "--no-worker",
+            "--processes",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -61,3 +61,12 @@ def test_writes_bench_runs():
     out = _bench("writes.py", "1", "--clients", "2")
     assert "create  SQLite" in out
     assert "note    SQLite" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="the footprint bench needs wrk")
+def test_footprint_bench_runs_and_serve_idles_within_its_memory_budget():
+    out = _bench("footprint.py", "--quick")
+    assert "after load:" in out
+    assert "a stand-alone incidentdesk worker, idle:" in out
+    # memory, not speed: the budget is part of what the product promises
+    assert "budget idle:" in out and "of at most 200: within" in out, out
