@@ -4,6 +4,7 @@ recipient received and when, and the scripts that set up an organisation to fan 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -204,7 +205,7 @@ def api(
     except urllib.error.HTTPError as error:
         try:
             return error.code, json.loads(error.read() or b"{}")
-        except ValueError:
-            return error.code, {}
-    except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):
+            return error.code, {}  # its process was killed while answering
+    except (OSError, ValueError, http.client.HTTPException):
         return 0, {}
