@@ -5,6 +5,9 @@ of messages to the same server in the same run.
 End to end means: from posting the update (which queues one delivery per contact in its
 transaction) until the SMTP server has received the last message; each delivery also writes
 its timeline entry. Run: .venv/bin/python bench/fanout.py [N] [WORKERS]
+
+With `--pg URL` (or `--pg` and INCIDENTDESK_TEST_DATABASE_URL), the scale-out variant in
+bench/fanout_scale.py instead: `bench/fanout.py --pg URL [--quick] [N]`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,22 @@ from email.message import EmailMessage
 # bench/queue.py is named like the standard library's `queue`: keep this folder off the path
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     sys.path.pop(0)
+
+if "--pg" in sys.argv:
+    # the scale-out variant: PostgreSQL, two web processes, one worker against two
+    import importlib.util
+
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fanout_scale.py")
+    spec = importlib.util.spec_from_file_location("fanout_scale", here)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    scale_out = module.main
+
+    args = [a for a in sys.argv[1:] if a not in ("--pg", "--quick")]
+    url = args.pop(0) if args and "://" in args[0] else os.environ["INCIDENTDESK_TEST_DATABASE_URL"]
+    scale_out(url, int(args[0]) if args else (400 if "--quick" in sys.argv else 10_000))
+    raise SystemExit(0)
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 2

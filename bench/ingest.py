@@ -227,7 +227,17 @@ def main() -> None:
     )
     port = free_port()
     server = subprocess.Popen(
-        [*CLI, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *CLI,
+            "serve",
+            "--no-worker",
+            "--processes",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -189,7 +189,17 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env["INCIDENTDESK_BASE_URL"] = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [*CLI, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *CLI,
+            "serve",
+            "--no-worker",
+            "--processes",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

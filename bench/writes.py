@@ -84,7 +84,17 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [*CLI, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *CLI,
+            "serve",
+            "--no-worker",
+            "--processes",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env={**env, "INCIDENTDESK_BASE_URL": base},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

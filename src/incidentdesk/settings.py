@@ -258,8 +258,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        # lanes (comms.tasks.LANES): mail, the team's webhooks and chat, status page subscribers
-        "QUEUES": ["default", "outbound", "subscribers"],
+        # lanes (comms.tasks.LANES): mail, the team's notices to people, the team's webhooks
+        # and chat, status page subscribers; and periodic work (core.periodic)
+        "QUEUES": ["default", "urgent", "outbound", "subscribers", "periodic"],
     }
 }
 

@@ -70,3 +70,12 @@ def test_timeline_bench_runs():
     assert "INC-2 120" in out
     for name in ("incident page", "live poll", "API timeline", "insights"):
         assert name in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="the footprint bench needs wrk")
+def test_footprint_bench_runs_and_serve_idles_within_its_memory_budget():
+    out = _bench("footprint.py", "--quick")
+    assert "after load:" in out
+    assert "a stand-alone incidentdesk worker, idle:" in out
+    # memory, not speed: the budget is part of what the product promises
+    assert "budget idle:" in out and "of at most 200: within" in out, out

@@ -194,6 +194,10 @@ def test_each_kind_of_delivery_is_queued_in_its_lane(db):
         ("webhook", "https://hooks.example.org/team", "", "team"),
         ("apprise", "json://chat.example.org/", "", "chat"),
         ("webhook", "https://example.org/subscriber", "subscribers", "subscriber"),
+        ("email", "boss@spacewise.test", "manager", "manager"),
+        ("email", "oncall@spacewise.test", "assignee", "assignee"),
+        ("email", "pat@example.org", "stakeholders", "stakeholder"),
+        ("webhook", "https://hooks.example.org/team-room", "team", "team room"),
     ]:
         services.message_queue(
             channel=channel,
@@ -211,6 +215,12 @@ def test_each_kind_of_delivery_is_queued_in_its_lane(db):
         "team": "outbound",
         "chat": "outbound",
         "subscriber": "subscribers",
+        # the team's notices to people never wait behind a fan-out to stakeholders
+        "manager": "urgent",
+        "assignee": "urgent",
+        "stakeholder": "default",
+        # a shared room may be slow to answer: it stays on the outbound lane
+        "team room": "outbound",
     }
 
 

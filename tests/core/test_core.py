@@ -147,3 +147,16 @@ def test_bad_json_and_unknown_fields_get_the_error_format(client, member, token_
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "colour"
+
+
+def test_periodic_work_waits_on_its_own_queue_not_the_deliveries(db):
+    from django_tasks_db.models import DBTaskResult
+
+    from incidentdesk.core.periodic import PERIODIC_TASKS, enqueue_due_periodic_tasks
+
+    assert enqueue_due_periodic_tasks() == len(PERIODIC_TASKS)
+    queued = DBTaskResult.objects.ready()
+    assert sorted(queued.values_list("task_path", flat=True)) == sorted(PERIODIC_TASKS)
+    assert set(queued.values_list("queue_name", flat=True)) == {"periodic"}
+    # one of each waits already: nothing more is queued
+    assert enqueue_due_periodic_tasks() == 0

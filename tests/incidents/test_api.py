@@ -153,3 +153,25 @@ def test_stakeholder_reports_through_the_core_api_are_rate_limited(
     # the team is not limited: an alert source may open many at once
     for n in range(3):
         assert post(client, "/incidents", {"title": f"Alert {n}"}, auth).status_code == 201
+
+
+def test_a_report_over_the_api_costs_the_same_queries_for_a_bigger_team(client, member, auth):
+    """A report plans the manager's notices in bulk: the reads and writes of a create stay
+    fixed as the team grows, so creates under load cost what they cost for a small team."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidentdesk.accounts.services import user_create
+
+    def queries(title: str) -> int:
+        with CaptureQueriesContext(connection) as done:
+            assert post(client, "/incidents", {"title": title}, auth).status_code == 201
+        return len(done.captured_queries)
+
+    queries("warms the policy and the token")
+    user_create(by=None, email="morgan@spacewise.test", password="pass-12345-x", role="manager")
+    with_one_manager = queries("Checkout fails")
+    for i in range(5):
+        user_create(by=None, email=f"lead{i}@spacewise.test", password="pass-12345-x",
+                    role="manager")  # fmt: skip
+    assert queries("Search is slow") == with_one_manager <= 20

@@ -32,7 +32,7 @@ from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 from . import messages
 from .keys import Unreadable, secrets_rekey
 from .models import Channel, ChannelKind, Delivery, DeliveryState, Preference, Unsubscribe
-from .tasks import deliver, deliver_many, lane
+from .tasks import deliver, deliver_many, delivery_lane
 from .transports import OutgoingMessage, TransportError, transport_for
 from .transports.apprise import check_url, redact
 
@@ -171,7 +171,7 @@ def _batches(deliveries: list[Delivery]) -> list[list[Delivery]]:
     """TASK_BATCH deliveries a task, each task in one lane."""
     by_lane: dict[str, list[Delivery]] = {}
     for delivery in deliveries:
-        by_lane.setdefault(lane(delivery.channel, delivery.audience), []).append(delivery)
+        by_lane.setdefault(delivery_lane(delivery), []).append(delivery)
     return [
         group[i : i + TASK_BATCH]
         for group in by_lane.values()
@@ -180,7 +180,7 @@ def _batches(deliveries: list[Delivery]) -> list[list[Delivery]]:
 
 
 def _enqueue_many(batch: list[Delivery]) -> Any:
-    queue = lane(batch[0].channel, batch[0].audience)
+    queue = delivery_lane(batch[0])
     return deliver_many.using(queue_name=queue).enqueue([d.key for d in batch]).id
 
 
@@ -192,7 +192,7 @@ def _stamp(delivery: Delivery) -> None:
 
 
 def _enqueue(delivery: Delivery, run_after: dt.datetime | None = None) -> None:
-    queue = lane(delivery.channel, delivery.audience)
+    queue = delivery_lane(delivery)
     task = deliver.using(queue_name=queue, run_after=run_after)
     delivery.task_id = task.enqueue(delivery.key).id
 
@@ -534,20 +534,22 @@ def deliveries_release(*, by: User | None) -> int:
     if by is not None:
         require(by, "comms.deliveries")
     with transaction.atomic():
-        keys = list(
+        held = list(
             Delivery.objects.select_for_update()
             .filter(state=DeliveryState.HELD)
             .order_by("id")
-            .values_list("key", flat=True)
+            .only("id", "key", "channel", "audience", "user_id")
         )
+        keys = [d.key for d in held]
         now = clock.now()
-        for i in range(0, len(keys), TASK_BATCH):
-            batch = keys[i : i + TASK_BATCH]
-            Delivery.objects.filter(key__in=batch, state=DeliveryState.HELD).update(
+        for batch in _batches(held):
+            Delivery.objects.filter(
+                key__in=[d.key for d in batch], state=DeliveryState.HELD
+            ).update(
                 state=DeliveryState.QUEUED,
                 next_attempt_at=now,
                 claimed_until=None,
-                task_id=deliver_many.enqueue(batch).id,
+                task_id=_enqueue_many(batch),
             )
         if keys:
             audit_record(by=by, kind="deliveries_released", data={"count": len(keys)})

@@ -5,15 +5,11 @@ redirects included, and has OUTBOUND_TIMEOUT_SECONDS to connect and to answer.""
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
+
 from . import guard
 from .base import OutgoingMessage, TransportError
-
-try:
-    import apprise
-except ImportError:  # an optional extra: an instance that sends only mail and webhooks
-    HAVE_APPRISE = False
-else:
-    HAVE_APPRISE = True
 
 MISSING = (
     "chat and push channels need Apprise, which is not installed here:"
@@ -21,11 +17,24 @@ MISSING = (
 )
 
 
+@functools.cache
+def _apprise() -> ModuleType | None:
+    """Apprise, imported on first use: its hundred plugins cost every process about 19 MiB,
+    and most processes never send a chat message. None when the optional extra is missing (an
+    instance that sends only mail and webhooks)."""
+    try:
+        import apprise
+    except ImportError:
+        return None
+    return apprise
+
+
 def check_url(url: str) -> str | None:
     """Why Apprise cannot use `url`, or None when it can."""
     if not url or "://" not in url:
         return "an Apprise URL looks like scheme://..., e.g. slack://... or json://host:port"
-    if not HAVE_APPRISE:
+    apprise = _apprise()
+    if apprise is None:
         return MISSING
     if apprise.Apprise.instantiate(url) is None:
         return f"Apprise does not understand {redact(url)}"
@@ -44,6 +53,8 @@ class AppriseTransport:
         problem = check_url(message.address)
         if problem:
             raise TransportError(problem, permanent=True)
+        apprise = _apprise()
+        assert apprise is not None  # check_url said so
         plugin = apprise.Apprise.instantiate(message.address)
         host = getattr(plugin, "host", None)
         if plugin is None:

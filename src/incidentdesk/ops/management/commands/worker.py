@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from incidentdesk.comms.tasks import LANES
 from incidentdesk.core.lifeline import follow_parent
 from incidentdesk.core.models import WorkerHeartbeat
-from incidentdesk.core.periodic import enqueue_due_periodic_tasks
+from incidentdesk.core.periodic import PERIODIC_QUEUE, enqueue_due_periodic_tasks
 
 log = logging.getLogger("incidentdesk.worker")
 
@@ -35,6 +35,9 @@ MAX_BACKOFF_SECONDS = 10.0
 
 class Command(BaseCommand):
     help = "Run a task worker: deliveries, SLA clocks and other background work."
+    # the system checks import every URL, view and template (about 15 MiB) that a worker
+    # never uses; `serve` and `init` run them
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -50,11 +53,12 @@ class Command(BaseCommand):
         excluded = ""
         if not options["batch"]:
             threading.Thread(target=self._tick, daemon=True, name="periodic").start()
-            # each lane but the first on a thread of its own: a receiver that is slow or down
-            # holds up only its own lane, never mail to people
-            for name in LANES[1:]:
+            # each lane but the first, and periodic work, on a thread of its own: a receiver
+            # that is slow or down, a fan-out or a slow scan holds up only its own lane
+            threaded = (*LANES[1:], PERIODIC_QUEUE)
+            for name in threaded:
                 self._start_lane(name, options["interval"])
-            excluded = ",".join(LANES[1:])
+            excluded = ",".join(threaded)
             # started by `serve`: stop (gracefully, through the signal) when it is gone
             follow_parent()
         try:
