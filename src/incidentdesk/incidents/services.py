@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from incidentdesk.accounts.models import Role, StakeholderOrg, User
-from incidentdesk.accounts.permissions import can, require
+from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import (
     Conflict,
@@ -410,37 +410,6 @@ def _instantiate_guideline(incident: Incident, policy: Policy) -> None:
 # -- step 3 and 4: coordinate and resolve ------------------------------------------------------
 
 
-def incident_assign(
-    *, by: User, incident: Incident | str, assignee: str | None, expected_version: int | None = None
-) -> Incident:
-    if not can(by, "incident.assign"):
-        # checked before the address, so that a caller who may not assign cannot probe it
-        require(by, "incident.assign_self")
-    target: User | None = None
-    if assignee:
-        target = User.objects.filter(email=assignee.strip().lower(), is_active=True).first()
-        if target is None or not target.is_team:
-            raise field_error("assignee", f"{assignee} is not an active member of the team.")
-    if target is not None and target.pk == by.pk and not can(by, "incident.assign"):
-        require(by, "incident.assign_self")
-    else:
-        require(by, "incident.assign")
-    with transaction.atomic():
-        incident = incident_lock(by, incident, expected_version)
-        if incident.status in (Status.CLOSED, Status.REJECTED):
-            raise Conflict(f"{incident.ref} is {incident.status}: it takes no assignee.")
-        previous = incident.assignee.email if incident.assignee else None
-        incident.assignee = target
-        timeline.append(
-            incident,
-            kind="assigned",
-            by=by,
-            data={"from": previous, "to": target.email if target else None},
-        )
-        _save(incident)
-    return incident
-
-
 def incident_set_status(
     *, by: User, incident: Incident | str, status: str, expected_version: int | None = None
 ) -> Incident:
@@ -487,8 +456,11 @@ def incident_post_update(
     status: str,
     body: str,
     expected_version: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> PublicUpdate:
-    """A stakeholder-facing update (policy step 3, and step 5 once resolved)."""
+    """A stakeholder-facing update (policy step 3, and step 5 once resolved). `extra`: what
+    else the one action that posts it changed (the public title, the components), kept in
+    the same timeline entry."""
     require(by, "incident.post_update")
     if status not in PublicStatus.values:
         raise field_error("status", f"Public status is one of: {', '.join(PublicStatus.values)}.")
@@ -501,7 +473,10 @@ def incident_post_update(
             raise field_error("status", "Resolve the incident before announcing its resolution.")
         now = clock.now()
         entry = timeline.append(
-            incident, kind="public_update", by=by, data={"status": status, "body": body}
+            incident,
+            kind="public_update",
+            by=by,
+            data={"status": status, "body": body, **(extra or {})},
         )
         update = PublicUpdate.objects.create(
             incident=incident, status=status, body=body, posted_by=by, posted_at=now, seq=entry.seq
@@ -754,3 +729,8 @@ def incident_sla_check() -> int:
             incident.sla_check_at = min((at for at, *_ in moments if at > now), default=None)
             _save(incident)
     return written
+
+
+# the roles in an incident live in their own module; its services are this module's too
+from .roles import incident_assign as incident_assign  # noqa: E402
+from .roles import incident_hand_over as incident_hand_over  # noqa: E402

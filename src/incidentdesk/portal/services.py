@@ -451,7 +451,7 @@ def on_rejected_as_duplicate(
     """Whoever rejects a report as a duplicate (the merge, the incident page, the API), the
     kept incident lists the duplicate's organisations, and its reporter and followers follow
     the kept incident and are told so, in the rejection's own transaction."""
-    if entry.kind != "rejected" or not (entry.data or {}).get("duplicate_of"):
+    if entry.kind != "rejected" or incident.duplicate_of_id is None:
         return
     orig = Incident.objects.select_for_update().get(pk=incident.duplicate_of_id)
     _carry_over(by=entry.actor, dup=incident, orig=orig)
