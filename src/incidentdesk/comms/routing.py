@@ -21,6 +21,7 @@ from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, 
 
 from . import crypto
 from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
+from .updates import public_title
 
 EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})
 PERSON_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.APPRISE})
@@ -274,6 +275,7 @@ def incident_context(incident: Incident, policy: Policy) -> dict[str, Any]:
         "incident": {
             "ref": incident.ref,
             "title": incident.title,
+            "public_title": public_title(incident),
             "status": incident.status,
             "severity": severity or "",
             "severity_label": sev.label if sev else "",
@@ -315,3 +317,35 @@ def _context(
     if unsubscribe:
         context["unsubscribe"] = True
     return context
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    body: str
+    recipients: int
+
+
+def preview_for(incident: Incident, entry: TimelineEntry, audience: str) -> Preview | None:
+    """The e-mail an outside `audience` (stakeholders) gets for `entry`, rendered by the
+    policy's own template for the first of them, and how many get it; None when the policy
+    sends them nothing for it."""
+    if incident.private:
+        return None
+    policy = policy_for(incident)
+    rules = [
+        r
+        for r in policy.notification_rules(entry.kind, incident.severity or None)
+        if audience in r.audiences and ChannelKind.EMAIL in r.channels
+    ]
+    if not rules:
+        return None
+    people = _people(incident, audience)
+    name = people[0].display_name if people else "(the stakeholder's name)"
+    context = _context(
+        incident_context(incident, policy), entry, external=True, name=name, unsubscribe=True
+    )
+    from .messages import render
+
+    subject, body = render(rules[0].template, context)
+    return Preview(subject, body, len(people))

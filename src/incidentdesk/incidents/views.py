@@ -469,7 +469,7 @@ def _incident_context(
         if next_step.key == "communicate" and "internal" not in next_step.detail:
             text, anchor = "Inform the stakeholders", "communications"
         if anchor == "communications":
-            anchor = f"/incidents/{incident.ref}/communications"
+            anchor = f"/incidents/{incident.ref}/update"
         if next_step.key == "document" and close_refusal is not None:
             text = "Write and publish the post-incident review; then the incident can be closed"
             anchor = f"/incidents/{incident.ref}/review"
