@@ -151,3 +151,18 @@ def test_the_page_the_queue_and_the_timeline_show_the_roles(incident, member, me
     sam.force_login(member2)
     queue = sam.get("/", {"mine": "1"}).content.decode()
     assert f">{incident.ref}</a>" in queue and "Sam" in queue
+
+
+@pytest.mark.parametrize("hostile", ["sam\x00@spacewise.test", "\ud800@spacewise.test"])
+def test_hostile_addresses_are_refused_with_a_422(incident, member, hostile):
+    with writes_nothing(), pytest.raises(InvalidInput) as caught:
+        s.incident_hand_over(by=member, incident=incident.ref, role="lead", to=hostile)
+    assert caught.value.errors[0].field == "to"
+    c = Client()
+    c.force_login(member)
+    with writes_nothing():
+        r = c.post(
+            f"/incidents/{incident.ref}/act/roles",
+            {"role": "lead", "to": hostile.replace("\ud800", "x\x00"), "version": incident.version},
+        )
+    assert r.status_code in (200, 400, 422)

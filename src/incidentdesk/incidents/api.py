@@ -55,8 +55,8 @@ class AssignIn(In):
 
 
 class RoleIn(In):
-    role: str = Field(description="lead (the incident lead) or comms (the communications lead)")
-    to: str | None = Field(description="The team member's e-mail address; null: nobody.")
+    role: Line = Field(description="lead (the incident lead) or comms (the communications lead)")
+    to: Line | None = Field(description="The team member's e-mail address; null: nobody.")
     note: Text = Field("", description="A note for the one taking over, kept in the timeline.")
 
 

@@ -62,6 +62,7 @@ def incident_hand_over(
         raise field_error("role", "The role is lead or comms.")
     field, kind, _ = ROLES[role]
     note = clean("note", note or "", limit=NOTE_MAX, required=False)
+    to = clean(_to_field, to, limit=320, required=False, multiline=False) if to else None
     target = _team_member(to, _to_field) if to else None
     with transaction.atomic():
         from .services import _save, incident_lock
