@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("incidentdesk.policy.urls")),
     path("", include("incidentdesk.accounts.urls")),
     path("", include("incidentdesk.portal.team_urls")),
+    path("", include("incidentdesk.statuspage.team_urls")),
     path("", include("incidentdesk.incidents.urls")),
 ]

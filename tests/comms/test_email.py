@@ -10,6 +10,7 @@ from incidentdesk.comms import services
 from incidentdesk.comms.models import Delivery
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as s
+from incidentdesk.statuspage.services import incident_communicate
 
 from .conftest import deliver_due, free_port
 
@@ -37,7 +38,8 @@ def test_public_update_mail_has_both_parts_the_ref_and_an_unsubscribe_link(
         [stakeholder.email, stakeholder_same_org.email]
     )
     mail = next(m for m in update_mails if m["To"] == stakeholder.email)
-    assert mail["Subject"] == f"[{incident.ref}] Identified: Tills cannot sync"
+    # the P1 went on the status page by the policy: the mail carries its public title
+    assert mail["Subject"] == f"[{incident.ref}] Identified: Functionality problem"
     assert mail["Reply-To"] == f"incidents+{incident.ref}@localhost"
     text, html = _parts(mail)
     assert "The **broker** is restarted." in text
@@ -227,8 +229,13 @@ def test_mail_text_is_never_html_escaped_and_the_html_part_is(
         impact="all",
         reason='Tom\'s "<b>" & co',
     )
-    s.incident_post_update(
-        by=member, incident=incident, status="identified", body='Bob\'s "cart" & <script>'
+    # the update carries the title written for the public, here the same words
+    incident_communicate(
+        by=member,
+        incident=incident.ref,
+        status="identified",
+        body='Bob\'s "cart" & <script>',
+        title="Bob's cart & checkout",
     )
     deliver_due()
 
@@ -244,7 +251,7 @@ def test_mail_text_is_never_html_escaped_and_the_html_part_is(
     (update,) = [m for m in smtp.to(stakeholder.email) if "Identified" in m["Subject"]]
     assert update["Subject"] == f"[{incident.ref}] Identified: Bob's cart & checkout"
     text, html = _parts(update)
-    assert f"**{incident.ref}: Bob's cart & checkout** — identified" in text
+    assert f"**Bob's cart & checkout** ({incident.ref}) — identified" in text
     assert 'Bob\'s "cart" & <script>' in text
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<title>Identified: Bob&#x27;s cart &amp; checkout</title>" in html

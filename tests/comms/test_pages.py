@@ -78,10 +78,10 @@ def _unpublished(member, stakeholder):
 def test_template_fills_placeholders_and_preview_shows_the_message(member, stakeholder):
     incident = _unpublished(member, stakeholder)
     c = client_for(member)
-    r = c.get(f"/incidents/{incident.ref}/communications?template=identified")
+    r = c.get(f"/incidents/{incident.ref}/update?template=identified")
     assert "We have identified the cause and are working on a fix. Next update by" in text(r)
     r = c.post(
-        f"/incidents/{incident.ref}/communications",
+        f"/incidents/{incident.ref}/update",
         {"status": "identified", "body": "Cause of {title} **found**.", "action": "preview"},
     )
     assert r.status_code == 200
@@ -108,7 +108,7 @@ def test_title_placeholder_is_the_public_title_once_published(member, stakeholde
 
 def test_sending_posts_the_update_and_queues_stakeholder_mail(member, stakeholder, incident):
     r = client_for(member).post(
-        f"/incidents/{incident.ref}/communications",
+        f"/incidents/{incident.ref}/update",
         {"status": "identified", "body": "We found it: {ref}.", "action": "send"},
     )
     assert r.status_code == 302
@@ -119,7 +119,7 @@ def test_sending_posts_the_update_and_queues_stakeholder_mail(member, stakeholde
 
 def test_bad_update_is_shown_with_the_reason(member, incident):
     r = client_for(member).post(
-        f"/incidents/{incident.ref}/communications",
+        f"/incidents/{incident.ref}/update",
         {"status": "resolved", "body": "Done.", "action": "send"},
     )
     assert r.status_code == 200
@@ -129,7 +129,7 @@ def test_bad_update_is_shown_with_the_reason(member, incident):
 
 def test_script_in_an_update_is_escaped_in_the_preview(member, incident):
     r = client_for(member).post(
-        f"/incidents/{incident.ref}/communications",
+        f"/incidents/{incident.ref}/update",
         {"status": "identified", "body": "<script>alert(1)</script>", "action": "preview"},
     )
     assert "<script>alert(1)</script>" not in r.content.decode()
@@ -159,7 +159,7 @@ def test_stakeholder_may_not_open_team_pages(stakeholder, incident):
     Delivery.objects.update(state="failed")
     assert c.post(f"/comms/deliveries/{delivery.pk}/retry").status_code == 403
     r = c.post(
-        f"/incidents/{incident.ref}/communications",
+        f"/incidents/{incident.ref}/update",
         {"status": "identified", "body": "x", "action": "send"},
     )
     assert r.status_code == 403

@@ -25,7 +25,14 @@ def db_state() -> dict[str, Any]:
     return {
         "incidents": list(
             Incident.objects.order_by("pk").values_list(
-                "pk", "status", "version", "assignee_id", "type", "severity", "private"
+                "pk",
+                "status",
+                "version",
+                "assignee_id",
+                "comms_lead_id",
+                "type",
+                "severity",
+                "private",
             )
         ),
         "timeline": list(TimelineEntry.objects.order_by("pk").values_list("pk", "hash")),

@@ -79,6 +79,28 @@ ENDPOINTS = [
     ),
     E(
         "POST",
+        "/incidents/{ref}/roles",
+        "incident.assign",
+        "reported",
+        body=lambda c: {"role": "comms", "to": "sam@spacewise.test", "note": "Yours"},
+    ),
+    E(
+        "POST",
+        "/incidents/{ref}/roles",
+        "incident.assign_self",
+        "reported",
+        body=lambda c: {"role": "lead", "to": c["caller_email"]},
+    ),
+    E(
+        "POST",
+        "/incidents/{ref}/roles",
+        "incident.assign",
+        "closed",
+        409,
+        lambda c: {"role": "comms", "to": "sam@spacewise.test"},
+    ),
+    E(
+        "POST",
         "/incidents/{ref}/status",
         "incident.set_status",
         "triaged",

@@ -76,8 +76,12 @@ def test_a_merged_report_leads_its_organisation_to_the_original(
 def test_a_report_rejected_as_duplicate_links_only_where_its_reader_may_go(
     client, stakeholder, member
 ):
-    # an incident the team found itself: no organisation is listed on it yet
+    # a Security incident the team found itself: private, so the rejection lists the
+    # reporter's organisation on it without opening it to them
     original = core.incident_report(by=member, title="Database failover", description="internal")
+    core.incident_categorize(
+        by=member, incident=original.ref, type="security", severity="P1", impact="all"
+    )
     duplicate = _report(stakeholder)
     core.incident_reject(
         by=member, incident=duplicate.ref, reason="Same problem.", duplicate_of=original.ref

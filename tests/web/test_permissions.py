@@ -98,11 +98,12 @@ def test_member_cannot_close_or_assign_others(client_for, member, member2, repor
     assert Incident.objects.get(pk=reported.pk).status == "resolved"
 
 
-def test_member_sees_assign_to_me_manager_sees_assign(client_for, member, manager, reported):
+def test_member_takes_roles_manager_hands_any_over(client_for, member, manager, reported):
     page = client_for(member).get(f"/incidents/{reported.ref}").content.decode()
-    assert "Assign to me" in page and 'name="assignee"' not in page
+    assert "Take incident lead" in page and "Take communications lead" in page
+    assert 'name="note"' not in page  # a member hands over only a role they hold
     page = client_for(manager).get(f"/incidents/{reported.ref}").content.decode()
-    assert 'name="assignee"' in page and "Assign to me" not in page
+    assert 'name="note"' in page and '<option value="comms"' in page
 
 
 @pytest.mark.parametrize("ref", ["INC-999", "nonsense", "INC-0"])

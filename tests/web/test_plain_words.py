@@ -96,6 +96,7 @@ def test_team_pages_show_no_raw_code(client, worked):
         "/",
         f"/incidents/{worked.ref}",
         f"/incidents/{worked.ref}/communications",
+        f"/incidents/{worked.ref}/update",
         "/comms/deliveries/",
         "/comms/preferences/",
         f"/incidents/{reviewed.incident.ref}/review",
@@ -112,11 +113,11 @@ def test_team_pages_show_no_raw_code(client, worked):
         assert "alex@spacewise.example" not in text, url
         assert "manager@spacewise.example" not in text, url
     preview = client.post(
-        f"/incidents/{worked.ref}/communications",
+        f"/incidents/{worked.ref}/update",
         {"action": "preview", "status": "investigating", "body": "We are looking into it."},
     )
     text = page_text(preview)
-    assert "Preview: Investigating" in text
+    assert "E-mail to the stakeholders" in text
     assert raw_codes_in(text) == []
 
 
@@ -159,6 +160,6 @@ def test_suggested_impact_is_named_as_the_impact_choice(client, worked):
 
 def test_public_statuses_have_words(client, worked):
     client.force_login(User.objects.get(email="alex@spacewise.example"))
-    text = page_text(client.get(f"/incidents/{worked.ref}/communications"))
+    text = page_text(client.get(f"/incidents/{worked.ref}/update"))
     for status in PublicStatus.values:
         assert status.capitalize() in text

@@ -20,8 +20,10 @@ from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS, NotificationRule, Policy
 
+from .messages import render
 from .models import Channel, ChannelKind, Delivery, Preference, Unsubscribe
 from .services import deliveries_queue_many
+from .updates import public_title
 
 EXTERNAL_AUDIENCES = frozenset({"stakeholders", "subscribers"})
 PERSON_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.APPRISE})
@@ -275,6 +277,7 @@ def incident_context(incident: Incident, policy: Policy) -> dict[str, Any]:
         "incident": {
             "ref": incident.ref,
             "title": incident.title,
+            "public_title": public_title(incident),
             "status": incident.status,
             "severity": severity or "",
             "severity_label": sev.label if sev else "",
@@ -316,3 +319,33 @@ def _context(
     if unsubscribe:
         context["unsubscribe"] = True
     return context
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    body: str
+    recipients: int
+
+
+def preview_for(incident: Incident, entry: TimelineEntry, audience: str) -> Preview | None:
+    """The e-mail an outside `audience` (stakeholders) gets for `entry`, rendered by the
+    policy's own template for the first of them, and how many get it; None when the policy
+    sends them nothing for it."""
+    if incident.private:
+        return None
+    policy = policy_for(incident)
+    rules = [
+        r
+        for r in policy.notification_rules(entry.kind, incident.severity or None)
+        if audience in r.audiences and ChannelKind.EMAIL in r.channels
+    ]
+    if not rules:
+        return None
+    people = _people(incident, audience)
+    name = people[0].display_name if people else "(the stakeholder's name)"
+    context = _context(
+        incident_context(incident, policy), entry, external=True, name=name, unsubscribe=True
+    )
+    subject, body = render(rules[0].template, context)
+    return Preview(subject, body, len(people))

@@ -89,12 +89,13 @@ def placeholders(incident: Incident) -> dict[str, str]:
 
 
 def public_title(incident: Incident) -> str:
-    """The title the public reads: the status page's, or a neutral phrase before publishing."""
+    """The title the public reads: the status page's, else the one the team wrote for the
+    public, else a neutral phrase; never the title a reporter or the team typed."""
     try:
         published = incident.publication.public_title  # type: ignore[attr-defined]
     except ObjectDoesNotExist:
         published = ""
-    return published or NEUTRAL_TITLE
+    return published or incident.public_title or NEUTRAL_TITLE
 
 
 def fill(text: str, incident: Incident) -> str:

@@ -9,24 +9,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
-from incidentdesk.core.markdown import render_markdown
-from incidentdesk.incidents import services as incident_services
 from incidentdesk.incidents.kinds import trigger_label
-from incidentdesk.incidents.models import PublicStatus
 from incidentdesk.incidents.selectors import incident_get_for
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
 
 from . import paging, selectors, services
 from .models import Channel, ChannelKind, DeliveryState
-from .updates import TEMPLATES_BY_KEY, UPDATE_TEMPLATES, fill
 
 PAGE_SIZE = 100
 
@@ -68,44 +64,14 @@ def _back(request: HttpRequest, default: str) -> str:
 @page("comms.view")
 @require_http_methods(["GET", "POST"])
 def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
+    """The incident's deliveries. Public updates are written in the composer: a wording
+    chosen here, or a form posted to this page, goes on there (307 keeps the POST)."""
     incident = incident_get_for(request.user, ref)  # type: ignore[arg-type]
-    form = {"status": "", "body": "", "template": ""}
-    preview = None
-    errors: dict[str, str] = {}
-    chosen = TEMPLATES_BY_KEY.get(request.GET.get("template", ""))
-    if chosen is not None:
-        form = {
-            "status": chosen.status,
-            "body": fill(chosen.text, incident),
-            "template": chosen.key,
-        }
+    composer = f"/incidents/{incident.ref}/update"
     if request.method == "POST":
-        form = {
-            "status": request.POST.get("status", ""),
-            "body": request.POST.get("body", ""),
-            "template": request.POST.get("template", ""),
-        }
-        body = fill(form["body"], incident)
-        if request.POST.get("action") == "send":
-            try:
-                incident_services.incident_post_update(
-                    by=request.user,  # type: ignore[arg-type]
-                    incident=incident.ref,
-                    status=form["status"],
-                    body=body,
-                )
-            except DomainError as exc:
-                if exc.status_code == 403:
-                    raise PermissionDenied(exc.detail) from None
-                errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
-            else:
-                messages.success(
-                    request, f"Update posted on {incident.ref}; the stakeholders are being told."
-                )
-                return redirect("comms:incident", ref=incident.ref)
-        else:
-            preview = render_markdown(body)
-            form["body"] = body
+        return HttpResponseRedirect(composer, status=307)
+    if request.GET.get("template"):
+        return redirect(f"{composer}?{urlencode({'template': request.GET['template']})}")
     deliveries = selectors.deliveries_of(incident)[:PAGE_SIZE]
     return render(
         request,
@@ -114,11 +80,7 @@ def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
             "incident": incident,
             "deliveries": deliveries,
             "counts": selectors.delivery_counts(incident),
-            "form": form,
-            "preview": preview,
-            "errors": errors,
-            "templates": UPDATE_TEMPLATES,
-            "statuses": PublicStatus.values,
+            "composer": composer,
             "can_post": can(request.user, "incident.post_update"),
             "can_retry": can(request.user, "comms.retry"),
         },

@@ -20,6 +20,7 @@ from incidentdesk.incidents.models import Incident, Task
 from incidentdesk.portal.demo import load_portal_demo
 from incidentdesk.reviews.demo import load_history
 from incidentdesk.statuspage.demo import load_statuspage_demo
+from incidentdesk.statuspage.services import incident_communicate
 
 PASSWORD = "spacewise-demo"
 
@@ -172,11 +173,12 @@ def _incidents(p: dict[str, User]) -> None:
             by=manager, incident=pos, body="Alex leads; Sam checks the message broker."
         )
         c.advance(minutes=8)
-        s.incident_post_update(
+        incident_communicate(
             by=alex,
-            incident=pos,
+            incident=pos.ref,
             status="investigating",
             body="Store tills cannot sync sales. We are investigating.",
+            title="Point-of-sale sync failing in all stores",
         )
         first = Task.objects.filter(incident=pos).order_by("position").first()
         if first is not None:

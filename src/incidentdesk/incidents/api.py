@@ -15,7 +15,7 @@ from incidentdesk.core.api import Instant
 from incidentdesk.core.text import Line, Text
 
 from . import services, timeline_window
-from .kinds import Audience, team_view
+from .kinds import TEAM_ONLY_INCIDENT_FIELDS, Audience, team_view
 from .models import Incident, Task
 from .selectors import (
     IncidentFilters,
@@ -53,6 +53,12 @@ class CategorizeIn(In):
 
 class AssignIn(In):
     assignee: str | None
+
+
+class RoleIn(In):
+    role: Line = Field(description="lead (the incident lead) or comms (the communications lead)")
+    to: Line | None = Field(description="The team member's e-mail address; null: nobody.")
+    note: Text = Field("", description="A note for the one taking over, kept in the timeline.")
 
 
 class StatusIn(In):
@@ -104,7 +110,8 @@ class IncidentOut(Schema):
     severity: str | None
     impact: str | None
     private: bool
-    assignee: str | None
+    assignee: str | None = Field(description="The incident lead (the team's only).")
+    comms_lead: str | None = Field(description="The communications lead (the team's only).")
     reporter: str | None
     organisation: str | None
     affected_organisations: list[str]
@@ -213,7 +220,10 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
         "severity": incident.severity or None,
         "impact": incident.impact or None,
         "private": incident.private,
-        "assignee": incident.assignee.email if incident.assignee and internal else None,
+        **{
+            name: _email(getattr(incident, name)) if internal else None
+            for name in TEAM_ONLY_INCIDENT_FIELDS
+        },
         "reporter": email_shown_to(user, incident.reporter),
         "organisation": incident.reporter_org.name if incident.reporter_org else None,
         "affected_organisations": sorted(o.name for o in incident.affected_orgs.all()),
@@ -240,6 +250,10 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
         "duplicate_of": f"INC-{incident.duplicate_of_id}" if incident.duplicate_of_id else None,
         "policy_version": incident.policy_version_id,
     }
+
+
+def _email(user: Any) -> str | None:
+    return user.email if user is not None else None
 
 
 def _task_out(task: Task, audience: Audience = Audience.TEAM) -> dict[str, Any]:
@@ -272,14 +286,17 @@ def list_incidents(
     type: str | None = None,
     severity: str | None = None,
     assignee: str | None = None,
+    mine: bool = Query(False, description="Only incidents you lead or are communications lead of."),
     q: str | None = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ) -> dict[str, Any]:
-    filters = IncidentFilters(status=status, type=type, severity=severity, assignee=assignee, q=q)
+    filters = IncidentFilters(
+        status=status, type=type, severity=severity, assignee=assignee, mine=mine, q=q
+    )
     qs = (
         incident_list_for(actor(request), filters)
-        .select_related("assignee", "reporter", "reporter_org")
+        .select_related("assignee", "comms_lead", "reporter", "reporter_org")
         .prefetch_related("affected_orgs")
     )
     items, next_cursor = page_by_id(qs, cursor, limit)
@@ -320,6 +337,19 @@ def categorize(request: HttpRequest, ref: str, payload: CategorizeIn) -> dict[st
 def assign(request: HttpRequest, ref: str, payload: AssignIn) -> dict[str, Any]:
     services.incident_assign(
         by=actor(request), incident=ref, assignee=payload.assignee, expected_version=payload.version
+    )
+    return _fresh(request, ref)
+
+
+@router.post("/incidents/{ref}/roles", response=IncidentOut, summary="Hand over a role")
+def hand_over(request: HttpRequest, ref: str, payload: RoleIn) -> dict[str, Any]:
+    services.incident_hand_over(
+        by=actor(request),
+        incident=ref,
+        role=payload.role,
+        to=payload.to,
+        note=payload.note,
+        expected_version=payload.version,
     )
     return _fresh(request, ref)
 

@@ -63,7 +63,9 @@ KINDS: dict[str, Kind] = {
     "info_provided": Kind("Information provided", stakeholders=("request", "answer")),
     "categorized": Kind("Categorized"),
     "severity_changed": Kind("Severity changed"),
-    "assigned": Kind("Assigned"),
+    # the roles: team members' names and addresses stay with the team
+    "assigned": Kind("Incident lead"),
+    "comms_lead_assigned": Kind("Communications lead"),
     "status_changed": Kind("Status changed"),
     "note": Kind("Internal note"),
     "public_update": Kind(
@@ -290,7 +292,7 @@ def entries_for(
 
 # Fields of an incident the team alone reads (the JSON API and exports leave them empty for
 # everyone else). The reporter is shown to stakeholders only when a stakeholder reported.
-TEAM_ONLY_INCIDENT_FIELDS = frozenset({"assignee"})
+TEAM_ONLY_INCIDENT_FIELDS = frozenset({"assignee", "comms_lead"})
 
 
 def reporter_shown(incident: Incident, audience: Audience) -> str | None:

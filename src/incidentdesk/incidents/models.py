@@ -40,6 +40,18 @@ class Incident(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_incidents",
     )
+    # the communications lead: writes the public updates; the assignee is the incident lead
+    # (the policy's member in charge)
+    comms_lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="comms_led_incidents",
+    )
+    # the title the public and the stakeholders' updates read; the status page's publication
+    # takes it when the incident is published (empty: a neutral phrase)
+    public_title = models.CharField(max_length=TITLE_MAX, blank=True)
     private = models.BooleanField(default=False)
     policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
 
@@ -90,6 +102,7 @@ class Incident(models.Model):
             models.Index(fields=["status", "-id"], name="incident_status_id"),
             models.Index(fields=["reporter_org", "-id"], name="incident_org_id"),
             models.Index(fields=["assignee", "-id"], name="incident_assignee_id"),
+            models.Index(fields=["comms_lead", "-id"], name="incident_comms_lead_id"),
         ]
 
     def __str__(self) -> str:

@@ -82,6 +82,7 @@ class IncidentFilters:
     type: str | None = None
     severity: str | None = None
     assignee: str | None = None  # an e-mail, "me" or "none"
+    mine: bool = False  # led by the reader, or with the reader as communications lead
     open_only: bool = False
     q: str | None = None
 
@@ -106,6 +107,8 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
         qs = qs.filter(assignee__isnull=True)
     elif filters.assignee:
         qs = qs.filter(assignee__email=filters.assignee.lower())
+    if filters.mine:
+        qs = qs.filter(Q(assignee=user) | Q(comms_lead=user))
     if filters.q:
         text = filters.q.strip()
         match = REF.match(text)

@@ -49,6 +49,7 @@ from .models import (
     TaskState,
     TimelineEntry,
 )
+from .roles import NOTE_MAX, ROLES, IncidentRole
 from .selectors import incident_get_for, open_info_requests, policy_for
 
 TEXT_MAX = 20_000
@@ -413,37 +414,6 @@ def _instantiate_guideline(incident: Incident, policy: Policy) -> None:
 # -- step 3 and 4: coordinate and resolve ------------------------------------------------------
 
 
-def incident_assign(
-    *, by: User, incident: Incident | str, assignee: str | None, expected_version: int | None = None
-) -> Incident:
-    if not can(by, "incident.assign"):
-        # checked before the address, so that a caller who may not assign cannot probe it
-        require(by, "incident.assign_self")
-    target: User | None = None
-    if assignee:
-        target = User.objects.filter(email=assignee.strip().lower(), is_active=True).first()
-        if target is None or not target.is_team:
-            raise field_error("assignee", f"{assignee} is not an active member of the team.")
-    if target is not None and target.pk == by.pk and not can(by, "incident.assign"):
-        require(by, "incident.assign_self")
-    else:
-        require(by, "incident.assign")
-    with transaction.atomic():
-        incident = incident_lock(by, incident, expected_version)
-        if incident.status in (Status.CLOSED, Status.REJECTED):
-            raise Conflict(f"{incident.ref} is {incident.status}: it takes no assignee.")
-        previous = incident.assignee.email if incident.assignee else None
-        incident.assignee = target
-        timeline.append(
-            incident,
-            kind="assigned",
-            by=by,
-            data={"from": previous, "to": target.email if target else None},
-        )
-        incident.save()
-    return incident
-
-
 def incident_set_status(
     *, by: User, incident: Incident | str, status: str, expected_version: int | None = None
 ) -> Incident:
@@ -490,8 +460,11 @@ def incident_post_update(
     status: str,
     body: str,
     expected_version: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> PublicUpdate:
-    """A stakeholder-facing update (policy step 3, and step 5 once resolved)."""
+    """A stakeholder-facing update (policy step 3, and step 5 once resolved). `extra`: what
+    else the one action that posts it changed (the public title, the components), kept in
+    the same timeline entry."""
     require(by, "incident.post_update")
     if status not in PublicStatus.values:
         raise field_error("status", f"Public status is one of: {', '.join(PublicStatus.values)}.")
@@ -504,7 +477,10 @@ def incident_post_update(
             raise field_error("status", "Resolve the incident before announcing its resolution.")
         now = clock.now()
         entry = timeline.append(
-            incident, kind="public_update", by=by, data={"status": status, "body": body}
+            incident,
+            kind="public_update",
+            by=by,
+            data={"status": status, "body": body, **(extra or {})},
         )
         update = PublicUpdate.objects.create(
             incident=incident, status=status, body=body, posted_by=by, posted_at=now, seq=entry.seq
@@ -763,3 +739,79 @@ def incident_sla_check() -> int:
             incident.sla_check_at = min((at for at, *_ in moments if at > now), default=None)
             incident.save()
     return written
+
+
+# -- roles in an incident ---------------------------------------------------------------------
+
+
+def _team_member(address: str, field: str) -> User:
+    user = User.objects.filter(email=address.strip().lower(), is_active=True).first()
+    if user is None or not user.is_team:
+        raise field_error(field, f"{address} is not an active member of the team.")
+    return user
+
+
+def incident_hand_over(
+    *,
+    by: User,
+    incident: Incident | str,
+    role: str,
+    to: str | None,
+    note: str = "",
+    expected_version: int | None = None,
+    _to_field: str = "to",
+    _holder_gives: bool = True,
+) -> Incident:
+    """Give `role` ("lead" or "comms") to the team member whose address is `to` (None: to
+    nobody), with a note for the one taking over. A manager gives any role; a member takes a
+    role, or hands over one they hold."""
+    if not can(by, "incident.assign"):
+        # checked before the address, so that a caller who may not assign cannot probe it
+        require(by, "incident.assign_self")
+    if role not in ROLES:
+        raise field_error("role", "The role is lead or comms.")
+    field, kind, _ = ROLES[role]
+    note = clean("note", note or "", limit=NOTE_MAX, required=False)
+    to = clean(_to_field, to, limit=320, required=False, multiline=False) if to else None
+    target = _team_member(to, _to_field) if to else None
+    with transaction.atomic():
+        locked = incident_lock(by, incident, expected_version)
+        holder: User | None = getattr(locked, field)
+        taking = target is not None and target.pk == by.pk
+        holding = _holder_gives and holder is not None and holder.pk == by.pk
+        if not (taking or holding):
+            require(by, "incident.assign")
+        if locked.status in (Status.CLOSED, Status.REJECTED):
+            raise Conflict(f"{locked.ref} is {locked.status}: its roles no longer change.")
+        setattr(locked, field, target)
+        data: dict[str, str | None] = {
+            "from": holder.email if holder else None,
+            "to": target.email if target else None,
+        }
+        if note:
+            data["note"] = note
+        timeline.append(locked, kind=kind, by=by, data=data)
+        locked.save()
+    return locked
+
+
+def incident_assign(
+    *,
+    by: User,
+    incident: Incident | str,
+    assignee: str | None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Incident:
+    """Make `assignee` the incident lead (the policy's member in charge): a manager names
+    anyone, a member only themselves (`incident_hand_over` lets a lead hand over)."""
+    return incident_hand_over(
+        by=by,
+        incident=incident,
+        role=IncidentRole.LEAD,
+        to=assignee,
+        note=note,
+        expected_version=expected_version,
+        _to_field="assignee",
+        _holder_gives=False,
+    )

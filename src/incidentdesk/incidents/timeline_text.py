@@ -41,10 +41,8 @@ def describe(entry: TimelineEntry, policy: Policy) -> str:
         return text
     if kind == "severity_changed":
         return f"Severity {d.get('from')} → {d.get('to')}"
-    if kind == "assigned":
-        return f"Assigned to {_name(d.get('to')) or 'nobody'}" + (
-            f" (was {_name(d['from'])})" if d.get("from") else ""
-        )
+    if kind in ("assigned", "comms_lead_assigned"):
+        return _handover(entry, "the lead" if kind == "assigned" else "communications")
     if kind == "status_changed":
         return f"Status {_status(d.get('from'))} → {_status(d.get('to'))}"
     if kind == "note":
@@ -131,6 +129,22 @@ REVIEW_TEXT = {
 
 # the fields an undescribed entry may show, in this order
 PLAIN_FIELDS = ("name", "title", "component", "organisation", "summary", "body", "reason", "note")
+
+
+def _handover(entry: TimelineEntry, role: str) -> str:
+    """ "Alex handed the lead to Sam: the note", as the team reads a change of role."""
+    d = entry.data or {}
+    actor = entry.actor.display_name if entry.actor is not None else "The system"
+    giver, taker = _name(d.get("from")), _name(d.get("to"))
+    if taker and giver and giver != taker:
+        text = f"{actor} handed {role} to {taker}"
+        if entry.actor is None or entry.actor.email != d.get("from"):
+            text += f" (from {giver})"
+    elif taker:
+        text = f"{actor} gave {role} to {taker}" if taker != actor else f"{actor} took {role}"
+    else:
+        text = f"{actor} left {role} to nobody" + (f" (was {giver})" if giver else "")
+    return text + (f": {d['note']}" if d.get("note") else "")
 
 
 def _name(email: Any) -> str:

@@ -33,6 +33,7 @@ from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, TaskState, TimelineEntry
 from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
+from .roles import IncidentRole, role_label
 from .search import incidents_matching
 from .selectors import (
     REF,
@@ -142,6 +143,7 @@ class QueueParams:
     type: str = ""
     severity: str = ""
     assignee: str = ""
+    mine: str = ""
     q: str = ""
     sort: str = "attention"
     after: str = ""
@@ -154,6 +156,7 @@ class QueueParams:
             type=query.get("type", ""),
             severity=query.get("severity", ""),
             assignee=query.get("assignee", ""),
+            mine="1" if query.get("mine") else "",
             q=query.get("q", "").strip()[:200],
             sort=query.get("sort", "attention") or "attention",
             after=query.get("after", ""),
@@ -186,6 +189,7 @@ class QueueParams:
             type=self.type or None,
             severity=self.severity or None,
             assignee=self.assignee or None,
+            mine=bool(self.mine),
         )
 
     def search(self, qs: QuerySet[Incident]) -> QuerySet[Incident]:
@@ -202,6 +206,7 @@ class QueueParams:
             "type": self.type,
             "severity": self.severity,
             "assignee": self.assignee,
+            "mine": self.mine,
             "q": self.q,
             "sort": self.sort,
             "after": self.after,
@@ -221,7 +226,7 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     _, policy = active_policy()
     params = QueueParams.from_query(request.GET, policy)
     qs = annotate_queue(params.search(incident_list_for(user, params.filters()))).select_related(
-        "assignee", "policy_version"
+        "assignee", "comms_lead", "policy_version"
     )
     try:
         items, next_cursor = keyset_page(qs, SORTS[params.sort], params.after or None, PAGE_SIZE)
@@ -406,13 +411,8 @@ def _incident_context(
     show = {
         "acknowledge": can_act["acknowledge"] and is_open and incident.acknowledged_at is None,
         "triage": can_act["categorize"] and status not in lifecycle.FINISHED,
-        "assign": can_act["assign"] and status not in (Status.CLOSED, Status.REJECTED),
-        "assign_self": (
-            can_act["assign_self"]
-            and not can_act["assign"]
-            and status not in (Status.CLOSED, Status.REJECTED)
-            and incident.assignee_id != user.pk
-        ),
+        "roles": can_act["assign_self"] and status not in (Status.CLOSED, Status.REJECTED),
+        **_role_actions(incident, user, can_act["assign"]),
         "status": can_act["set_status"]
         and status not in lifecycle.FINISHED
         and bool(lifecycle.allowed_from(status) & lifecycle.MANUAL_STATUSES),
@@ -433,7 +433,7 @@ def _incident_context(
         if next_step.key == "communicate" and "internal" not in next_step.detail:
             text, anchor = "Inform the stakeholders", "communications"
         if anchor == "communications":
-            anchor = f"/incidents/{incident.ref}/communications"
+            anchor = f"/incidents/{incident.ref}/update"
         if next_step.key == "document" and close_refusal is not None:
             text = "Write and publish the post-incident review; then the incident can be closed"
             anchor = f"/incidents/{incident.ref}/review"
@@ -537,6 +537,16 @@ def _timeline_context(
     }
 
 
+def _role_actions(incident: Incident, user: User, assigns: bool) -> dict[str, Any]:
+    """The roles `user` may take (those held by someone else or nobody) and hand over (every
+    role for a manager; those held for a member)."""
+    held = {IncidentRole.LEAD: incident.assignee_id, IncidentRole.COMMS: incident.comms_lead_id}
+    return {
+        "take": [(r, role_label(r)) for r, pk in held.items() if pk != user.pk],
+        "hand_over": [(r, role_label(r)) for r, pk in held.items() if assigns or pk == user.pk],
+    }
+
+
 def _step_row(step: StepState, open_tasks: list[Any]) -> dict[str, Any]:
     """A step as the page shows it. Resolving with guideline tasks still open is not "done":
     the step says how many are open until they are done or skipped."""
@@ -637,6 +647,17 @@ def _act_assign(user: User, ref: str, data: QueryDict, v: int) -> str:
     return f"Assigned to {assignee}." if assignee else "Unassigned."
 
 
+def _act_roles(user: User, ref: str, data: QueryDict, v: int) -> str:
+    role = data.get("role", "")
+    to = data.get("to", "").strip() or None
+    incident = services.incident_hand_over(
+        by=user, incident=ref, role=role, to=to, note=data.get("note", ""), expected_version=v
+    )
+    holder = incident.assignee if role == IncidentRole.LEAD else incident.comms_lead
+    who = holder.display_name if holder is not None else "nobody"
+    return f"{role_label(role).capitalize()}: {who}."
+
+
 def _act_status(user: User, ref: str, data: QueryDict, v: int) -> str:
     status = data.get("status", "")
     services.incident_set_status(by=user, incident=ref, status=status, expected_version=v)
@@ -717,6 +738,7 @@ ACTIONS: dict[str, Callable[[User, str, QueryDict, int], str]] = {
     "acknowledge": _act_acknowledge,
     "triage": _act_triage,
     "assign": _act_assign,
+    "roles": _act_roles,
     "status": _act_status,
     "note": _act_note,
     "request-info": _act_request_info,

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.dispatch import receiver
 
 from incidentdesk.accounts.models import StakeholderOrg, User
 from incidentdesk.accounts.permissions import require
@@ -419,8 +420,8 @@ def incident_link_organisation(
 def incident_merge(
     *, by: User, duplicate: str, original: str, reason: str = ""
 ) -> tuple[Incident, Incident]:
-    """Reject `duplicate` as a duplicate of `original`, carrying over its affected
-    organisations and making its reporter and followers follow the original."""
+    """Reject `duplicate` as a duplicate of `original`. The rejection carries over its
+    organisations and followers (`on_rejected_as_duplicate`), as it does from any page."""
     require(by, "incident.merge")
     with transaction.atomic():
         dup = incident_get_for(by, duplicate, for_update=True)
@@ -438,42 +439,62 @@ def incident_merge(
             reason=(reason or "").strip() or f"The same problem as {orig.ref}.",
             duplicate_of=orig.ref,
         )
-        known = set(orig.affected_orgs.values_list("pk", flat=True))
-        added_orgs = [o for o in dup.affected_orgs.all() if o.pk not in known]
-        orig.affected_orgs.add(*added_orgs)
-        people = {f.user for f in Follow.objects.filter(incident=dup).select_related("user")}
-        if dup.reporter is not None:
-            people.add(dup.reporter)
-        added_people = sorted(
-            p.email for p in people if p.is_active and not p.is_team and _follow(orig, p)
-        )
-        for person in sorted(people, key=lambda p: p.pk):
-            if person.is_active and not person.is_team:
-                _tell(
-                    incident=orig,
-                    person=person,
-                    subject=f"{dup.ref} is the same problem as {orig.ref}",
-                    body=(
-                        f"Thank you for reporting {dup.ref}. It is the same problem as "
-                        f"**{orig.ref}: {orig.title}**, reported earlier, so the team works on "
-                        "it there. Your organisation is listed as affected and you will hear "
-                        f"of its progress: {settings.BASE_URL}/portal/{orig.ref}/"
-                    ),
-                    key=f"portal-merged-{dup.pk}-{person.pk}",
-                )
-        timeline.append(
-            orig,
-            kind="merged",
-            by=by,
-            data={
-                "duplicate": dup.ref,
-                "organisations_added": sorted(o.name for o in added_orgs),
-                "followers_added": added_people,
-            },
-        )
-        orig.save()
         dup.refresh_from_db()
+        orig.refresh_from_db()
     return dup, orig
+
+
+@receiver(timeline.entry_appended, dispatch_uid="portal.duplicate_carry_over")
+def on_rejected_as_duplicate(
+    sender: Any, incident: Incident, entry: TimelineEntry, **kwargs: Any
+) -> None:
+    """Whoever rejects a report as a duplicate (the merge, the incident page, the API), the
+    kept incident lists the duplicate's organisations, and its reporter and followers follow
+    the kept incident and are told so, in the rejection's own transaction."""
+    if entry.kind != "rejected" or incident.duplicate_of_id is None:
+        return
+    orig = Incident.objects.select_for_update().get(pk=incident.duplicate_of_id)
+    _carry_over(by=entry.actor, dup=incident, orig=orig)
+    orig.save()
+
+
+def _carry_over(*, by: User | None, dup: Incident, orig: Incident) -> None:
+    known = set(orig.affected_orgs.values_list("pk", flat=True))
+    carried = list(dup.affected_orgs.all())
+    if dup.reporter_org is not None:
+        carried.append(dup.reporter_org)
+    added_orgs = list({o.pk: o for o in carried if o.pk not in known}.values())
+    orig.affected_orgs.add(*added_orgs)
+    people = {f.user for f in Follow.objects.filter(incident=dup).select_related("user")}
+    if dup.reporter is not None:
+        people.add(dup.reporter)
+    added_people = sorted(
+        p.email for p in people if p.is_active and not p.is_team and _follow(orig, p)
+    )
+    for person in sorted(people, key=lambda p: p.pk):
+        if person.is_active and not person.is_team:
+            _tell(
+                incident=orig,
+                person=person,
+                subject=f"{dup.ref} is the same problem as {orig.ref}",
+                body=(
+                    f"Thank you for reporting {dup.ref}. It is the same problem as "
+                    f"**{orig.ref}: {orig.title}**, reported earlier, so the team works on "
+                    "it there. Your organisation is listed as affected and you will hear "
+                    f"of its progress: {settings.BASE_URL}/portal/{orig.ref}/"
+                ),
+                key=f"portal-merged-{dup.pk}-{person.pk}",
+            )
+    timeline.append(
+        orig,
+        kind="merged",
+        by=by,
+        data={
+            "duplicate": dup.ref,
+            "organisations_added": sorted(o.name for o in added_orgs),
+            "followers_added": added_people,
+        },
+    )
 
 
 # -- held mail (the team) ---------------------------------------------------------------------

@@ -54,7 +54,7 @@ from .models import (
     SubscriptionRequest,
 )
 from .selectors import page_name
-from .services import component_get
+from .services.components import component_get
 
 CONFIRM_SALT = "statuspage.confirm"
 UNSUBSCRIBE_SALT = "statuspage.unsubscribe"
@@ -464,6 +464,23 @@ def _send(
         )
 
 
+def incident_message(public: selectors.PublicIncident) -> tuple[str, str]:
+    """(subject, Markdown body) of the mail that tells a subscriber of a published incident's
+    newest post: only what the public page shows."""
+    latest = public.posts[0] if public.posts else None
+    subject = f"[{page_name()}] {public.name}: {public.status}"
+    body = f"# {public.name}\n\nStatus: **{public.status}**\n\n"
+    if latest is not None:
+        body += f"{latest.body}\n\n"
+    body += f"Details: {settings.BASE_URL}{public.permalink}"
+    return subject, body
+
+
+def subscribers_of(public: selectors.PublicIncident) -> int:
+    """How many subscribers hear of `public`'s posts."""
+    return len(_audience({c.pk for c, _ in public.components}))
+
+
 def notify_incident(publication_id: int, event: str) -> int:
     """Tell the subscribers of a published incident's newest post. Runs in the worker after
     the action committed; reads only what the public page shows."""
@@ -473,11 +490,7 @@ def notify_incident(publication_id: int, event: str) -> int:
         return 0
     latest = public.posts[0] if public.posts else None
     component_ids = {c.pk for c, _ in public.components}
-    subject = f"[{page_name()}] {public.name}: {public.status}"
-    body = f"# {public.name}\n\nStatus: **{public.status}**\n\n"
-    if latest is not None:
-        body += f"{latest.body}\n\n"
-    body += f"Details: {settings.BASE_URL}{public.permalink}"
+    subject, body = incident_message(public)
     payload = {
         "meta": meta_json(),
         "page": {

@@ -444,7 +444,7 @@ def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any
             _publish(
                 incident,
                 by=None,
-                title=incident.title,
+                title=_automatic_title(incident),
                 body="",
                 summary_only=False,
                 automatic=True,
@@ -473,6 +473,15 @@ def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any
     page_bump()
 
 
+def _automatic_title(incident: Incident) -> str:
+    """The title of an incident published by the policy rather than a person: the one the
+    team wrote for the public, else its type in neutral words, never the reporter's title."""
+    if incident.public_title:
+        return incident.public_title
+    kind = policy_for(incident).types.get(incident.type)
+    return f"{kind.label} problem" if kind else "Reported problem"
+
+
 def _auto_publishes(incident: Incident) -> bool:
     if is_confidential(incident) or not incident.severity:
         return False
@@ -487,6 +496,10 @@ def subscribers_notice_queue(publication_id: int, event: str) -> None:
 
 
 # scheduled maintenance lives in its own module; its services are this package's too
+from .composer import COMPONENT_CHOICES as COMPONENT_CHOICES  # noqa: E402
+from .composer import incident_communicate as incident_communicate  # noqa: E402
+from .composer import incident_communicate_preview as incident_communicate_preview  # noqa: E402
+from .composer import published as published  # noqa: E402
 from .maintenance import MAINTENANCE_ORDER as MAINTENANCE_ORDER  # noqa: E402
 from .maintenance import MAINTENANCE_TEXT as MAINTENANCE_TEXT  # noqa: E402
 from .maintenance import maintenance_get as maintenance_get  # noqa: E402
