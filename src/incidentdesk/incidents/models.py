@@ -171,3 +171,24 @@ class PublicUpdate(models.Model):
 
     class Meta:
         ordering = ["incident", "posted_at"]
+
+
+class SavedView(models.Model):
+    """A set of queue filters a team member saved under a name, for them alone."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    # the queue's query string, with only the filter parameters it knows
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["user", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_user_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
