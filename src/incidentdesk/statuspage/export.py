@@ -17,7 +17,7 @@ from . import public, selectors
 from .api_v2 import DOCUMENTS
 from .models import Maintenance
 
-STATIC_FILES = ["incidentdesk/app.css", "incidentdesk/favicon.svg"]
+STATIC_FILES = ["incidentdesk/app.css", "incidentdesk/favicon.svg", "incidentdesk/relative.js"]
 
 
 def export(target: Path) -> list[str]:

@@ -67,14 +67,19 @@ def relative(value: dt.datetime | None) -> str:
 
 
 @register.inclusion_tag("core/_moment.html")
-def moment(value: dt.datetime | None, relative_too: bool = True) -> dict[str, object]:
-    """`{% moment at %}`: a <time> element with the full date, time and time zone, and how
-    long ago (or how soon) it is: the one way every page writes a moment that matters now."""
+def moment(
+    value: dt.datetime | None, relative_too: bool = True, live: bool = True
+) -> dict[str, object]:
+    """`{% moment at %}`: a <time> element with the full date, time and time zone (`when`),
+    and how long ago or how soon that is: the one way every page writes a moment. Pages kept
+    in a cache (the public status page) pass `live=False`: the distance is then written in
+    the reader's browser (relative.js), so it is never stale."""
     return {
         "value": value,
         "iso": value.isoformat() if value else "",
         "when": when(value),
-        "relative": relative(value) if relative_too and value else "",
+        "relative": relative(value) if relative_too and live and value else "",
+        "fill": relative_too and not live,
     }
 
 
