@@ -31,7 +31,7 @@ def test_on_a_phone_the_next_step_comes_first_and_the_rest_folds(
     assert phone.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
-    screenshot(phone, "incident-phone-375")
+    screenshot(phone, "incident-next-step")
 
 
 def test_on_a_desk_every_section_is_open(new_page, live_server, member, stakeholder):

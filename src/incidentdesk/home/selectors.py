@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from incidentdesk.accounts.models import User
 from incidentdesk.core import clock
@@ -19,11 +19,29 @@ from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident, InfoRequest, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for, triage_due_at
 from incidentdesk.incidents.steps import LATE, PENDING, policy_steps
+from incidentdesk.policy.selectors import active_policy
 from incidentdesk.reviews.models import ActionItem, Review, ReviewState
 from incidentdesk.reviews.selectors import add_business_days, local_date, overdue_q
 
 # how many rows each list shows; the queue has the rest
 LIMIT = 20
+# what the lists read of each open incident: its clocks, not its text
+OPEN_FIELDS = (
+    "title",
+    "status",
+    "severity",
+    "type",
+    "reported_at",
+    "acknowledged_at",
+    "triaged_at",
+    "ack_due_at",
+    "update_due_at",
+    "resolve_due_at",
+    "assignee__email",
+    "assignee__first_name",
+    "assignee__last_name",
+    "policy_version__content_hash",
+)
 
 
 @dataclass
@@ -64,8 +82,11 @@ class ManagerDay:
 
 def _open_incidents() -> QuerySet[Incident]:
     # a list of statuses, read through the (status, id) index: only open incidents are read
-    return Incident.objects.filter(status__in=sorted(lifecycle.OPEN)).select_related(
-        "assignee", "policy_version"
+    # the policy version's text stays in the database: its hash names the parsed policy
+    return (
+        Incident.objects.filter(status__in=sorted(lifecycle.OPEN))
+        .select_related("assignee", "policy_version")
+        .only(*OPEN_FIELDS)
     )
 
 
@@ -113,21 +134,21 @@ def manager_day(*, today: dt.date | None = None) -> ManagerDay:
 
 
 def _reviews_due(today: dt.date) -> list[ReviewDue]:
-    """Resolved incidents whose severity asks for a review not yet published or waived. An
-    incident with such a review stays resolved (it cannot be closed), so the list is read
-    through the status index."""
-    resolved = list(
-        Incident.objects.filter(status=Status.RESOLVED)
-        .exclude(
-            Exists(
-                Review.objects.filter(incident_id=OuterRef("pk")).filter(
-                    state=ReviewState.PUBLISHED
-                )
-            )
-        )
-        .exclude(Exists(Review.objects.filter(incident_id=OuterRef("pk"), waived_at__isnull=False)))
+    """Resolved incidents whose severity asks for a review not yet published or waived, the
+    longest resolved first. Such an incident stays resolved (it cannot be closed); the
+    (status, resolved_at) index hands them over in that order, so only the first few are
+    read however many resolved incidents there are."""
+    _, policy = active_policy()
+    severities = [key for key, s in policy.severities.items() if s.review_required]
+    done = Review.objects.filter(incident_id=OuterRef("pk")).filter(
+        Q(state=ReviewState.PUBLISHED) | Q(waived_at__isnull=False)
+    )
+    resolved = (
+        Incident.objects.filter(status=Status.RESOLVED, severity__in=severities)
+        .exclude(Exists(done))
         .select_related("policy_version", "assignee")
-        .order_by("resolved_at", "id")
+        .defer("policy_version__text")
+        .order_by("resolved_at", "id")[:LIMIT]
     )
     due = []
     for incident in resolved:
@@ -139,7 +160,7 @@ def _reviews_due(today: dt.date) -> list[ReviewDue]:
         )
         due.append(ReviewDue(incident, when, when < today))
     due.sort(key=lambda r: (r.due, r.incident.pk))
-    return due[:LIMIT]
+    return due
 
 
 @dataclass

@@ -83,6 +83,8 @@ class Incident(models.Model):
             models.Index(fields=["status", "-id"], name="incident_status_id"),
             models.Index(fields=["reporter_org", "-id"], name="incident_org_id"),
             models.Index(fields=["assignee", "-id"], name="incident_assignee_id"),
+            # the reviews still due, the longest resolved first (the manager's day)
+            models.Index(fields=["status", "resolved_at"], name="incident_status_resolved"),
         ]
 
     def __str__(self) -> str:
