@@ -141,6 +141,16 @@ def main() -> None:
     member = load()
     client = Client()
     client.force_login(member)
+    manager = Client()
+    manager.force_login(
+        User.objects.filter(email="bench-manager@spacewise.test").first()
+        or user_create(
+            by=None,
+            email="bench-manager@spacewise.test",
+            password="bench-password-123",
+            role="manager",
+        )
+    )
     open_count = Incident.objects.exclude(status__in=["resolved", "closed"]).count()
     depth = open_count - 60
     cases = [
@@ -159,12 +169,15 @@ def main() -> None:
         ("queue, unassigned P1", "/?severity=P1&assignee=none"),
         ("queue live poll, nothing changed", f"/queue/live?stamp={views.queue_stamp()}"),
         ("incident page", f"/incidents/INC-{Incident.objects.order_by('-id').first().pk}"),
+        ("your day (/home), a member", "/home"),
+        ("your day (/home), the manager", ("/home", manager)),
     ]
     base = None
     print(f"{connection.vendor}, {TOTAL:,} incidents, {open_count:,} open; median of {REPEAT}")
     print(f"{'request':<55} {'ms':>8} {'x healthz':>10}")
-    for label, url in cases:
-        ms = timed(client, url)
+    for label, case in cases:
+        url, who = case if isinstance(case, tuple) else (case, client)
+        ms = timed(who, url)
         base = base or ms
         print(f"{label:<55} {ms:8.1f} {ms / base:10.1f}")
 

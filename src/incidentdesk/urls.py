@@ -18,6 +18,7 @@ urlpatterns = [
     path("v2/", include("incidentdesk.ingest.urls_v2")),
     path("status/", include("incidentdesk.statuspage.urls")),
     path("portal/", include("incidentdesk.portal.urls")),
+    path("", include("incidentdesk.home.urls")),
     path("", include("incidentdesk.reviews.urls")),
     path("", include("incidentdesk.comms.urls")),
     path("", include("incidentdesk.ingest.urls")),

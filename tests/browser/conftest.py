@@ -110,6 +110,19 @@ def login(page, base_url: str, email: str, password: str) -> None:  # type: igno
     page.wait_for_load_state("networkidle")
 
 
+# every picture in the docs at a desk's width and a phone's: NAME.png and NAME-375.png
+SCREENSHOT_WIDTHS = ((1280, ""), (375, "-375"))
+
+
 def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Take the page as it is at both widths, then give it back its own size (sections that
+    fold on a phone are folded again by then as they are at first)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    for width, suffix in SCREENSHOT_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.wait_for_timeout(50)  # let the page's own width rules (fold.js) settle
+        page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=True)
+    if size:
+        page.set_viewport_size(size)
+        page.wait_for_timeout(50)

@@ -89,6 +89,7 @@ def demo(transactional_db) -> dict[str, str]:
 
 TEAM = [
     "/",
+    "/home",
     "/incidents/{inc}",
     "/incidents/{new}",
     "/incidents/{private}",
@@ -169,7 +170,7 @@ def test_queue_and_incident_pass_axe_at_375_px(new_page, live_server, demo):
     phone = new_page(width=375, height=740)
     login(phone, live_server.url, LOGIN["member"], loader.PASSWORD)
     violations = []
-    for path in ("/", "/incidents/{inc}"):
+    for path in ("/", "/home", "/incidents/{inc}"):
         url = live_server.url + path.format(**demo)
         violations += audit(phone, url)
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")

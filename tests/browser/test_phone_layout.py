@@ -16,6 +16,7 @@ def _pages() -> list[str]:
     assert reviewed is not None
     return [
         "/",
+        "/home",
         f"/incidents/{worked.ref}",
         f"/incidents/{worked.ref}/communications",
         f"/incidents/{reviewed.incident.ref}/review",

@@ -49,7 +49,7 @@ def test_status_page_renders_without_console_errors_on_desktop(page, live_server
     tip = today.locator(".sp-tip")
     assert tip.is_visible()
     assert "Partial outage" in tip.inner_text()
-    screenshot(page, "statuspage-desktop")
+    screenshot(page, "statuspage")
 
 
 def test_status_page_fits_a_phone_screen(new_page, live_server, status_data):
@@ -58,7 +58,6 @@ def test_status_page_fits_a_phone_screen(new_page, live_server, status_data):
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     assert phone.get_by_text("Partial outage", exact=True).first.is_visible()
-    screenshot(phone, "statuspage-phone")
 
 
 def test_status_page_reads_without_javascript(browser, live_server, status_data):

@@ -36,6 +36,7 @@ def test_queue_bench_runs():
     out = _bench("queue.py", "400", "0.2")
     assert "queue, first page (needs attention)" in out
     assert "incident page" in out
+    assert "your day (/home), the manager" in out
 
 
 def test_queue_search_bench_runs():

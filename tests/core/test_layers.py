@@ -297,9 +297,17 @@ WRITE_METHODS = frozenset(
         "bulk_update",
     }
 )
-# where ORM writes belong: the services (a module or a package of that name), the worker's
-# tasks (which call services), the demo data generators and the models' own managers
+# where ORM writes belong: the services (a module or a package of that name, or one named
+# `<topic>_services` beside it), the worker's tasks (which call services), the demo data
+# generators and the models' own managers
 WRITER_PARTS = frozenset({"services", "tasks", "demo", "models"})
+
+
+def _writer(module: str) -> bool:
+    parts = module.split(".")[1:]
+    return bool(WRITER_PARTS & set(parts)) or any(p.endswith("_services") for p in parts)
+
+
 # the other modules that write, each for a reason of its own
 WRITERS = {
     "incidentdesk.incidents.timeline": "append, the one way an entry is written, for services",
@@ -320,7 +328,7 @@ def _orm_receiver(node: ast.expr) -> bool:
 def writes(root: Path, package: str = PACKAGE) -> list[str]:
     found = []
     for module, path in modules(root, package).items():
-        if WRITER_PARTS & set(module.split(".")[1:]) or module in WRITERS:
+        if _writer(module) or module in WRITERS:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):

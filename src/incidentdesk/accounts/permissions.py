@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.reject": TEAM,
     "incident.reopen": TEAM,
     "incident.task_update": TEAM,
+    "queue.save_view": TEAM,
     # post-incident reviews, action items, insights
     "review.view": TEAM,
     "review.edit": TEAM,

@@ -103,6 +103,8 @@ class Incident(models.Model):
             models.Index(fields=["reporter_org", "-id"], name="incident_org_id"),
             models.Index(fields=["assignee", "-id"], name="incident_assignee_id"),
             models.Index(fields=["comms_lead", "-id"], name="incident_comms_lead_id"),
+            # the reviews still due, the longest resolved first (the manager's day)
+            models.Index(fields=["status", "resolved_at"], name="incident_status_resolved"),
         ]
 
     def __str__(self) -> str:
@@ -196,3 +198,24 @@ class PublicUpdate(models.Model):
 
     class Meta:
         ordering = ["incident", "posted_at"]
+
+
+class SavedView(models.Model):
+    """A set of queue filters a team member saved under a name, for them alone."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    # the queue's query string, with only the filter parameters it knows
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["user", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_user_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

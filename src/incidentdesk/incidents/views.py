@@ -31,7 +31,7 @@ from incidentdesk.policy.selectors import active_policy
 from . import lifecycle, services, timeline_window
 from .kinds import label as kind_label
 from .lifecycle import Status
-from .models import Incident, TaskState, TimelineEntry
+from .models import Incident, SavedView, TaskState, TimelineEntry
 from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
 from .roles import IncidentRole, role_label
 from .search import incidents_matching
@@ -272,6 +272,11 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
         "severities": policy.severities,
         "team": team,
         "sorts": SORTS,
+        "saved_views": SavedView.objects.filter(user=user).order_by("name"),
+        "view_query": params.query(after=""),
+        "back_query": params.query(),
+        "can_assign": can(user, "incident.assign"),
+        "can_acknowledge": can(user, "incident.acknowledge"),
         "stamp": queue_stamp(),
         "poll_seconds": POLL_SECONDS,
         "now": now,

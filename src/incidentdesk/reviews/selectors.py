@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.permissions import require
@@ -134,7 +134,7 @@ def action_items_for(by: User, filters: ActionFilters) -> QuerySet[ActionItem]:
     qs = ActionItem.objects.select_related("incident", "owner")
     today = local_date(clock.now())
     if filters.status == "overdue":
-        qs = qs.filter(status__in=UNFINISHED, due_date__lt=today)
+        qs = qs.filter(overdue_q(today))
     elif filters.status == "unfinished":
         qs = qs.filter(status__in=UNFINISHED)
     elif filters.status:
@@ -155,6 +155,12 @@ def action_items_for(by: User, filters: ActionFilters) -> QuerySet[ActionItem]:
 
 
 UNFINISHED = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+
+
+def overdue_q(today: dt.date) -> Q:
+    """Action items past their due date and not done: the action items page and the
+    manager's day read the same ones."""
+    return Q(status__in=UNFINISHED, due_date__lt=today)
 
 
 def incidents_reported_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Incident]:

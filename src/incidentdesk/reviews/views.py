@@ -56,10 +56,13 @@ def _act(request: HttpRequest, ref: str, action: Callable[[], Any], done: str) -
     except (NotFound, PermissionDenied):
         raise
     except DomainError as exc:
+        # a section by its heading ("Trigger and contributing factors"), never its key
+        names = dict(SECTIONS)
         details = [exc.detail] + [
-            f"{e.field.replace('sections.', '').replace('_', ' ')}: {e.message}"
+            f"{names.get(key, key.replace('_', ' ').capitalize())}: {e.message}"
             for e in exc.errors
             if e.message != exc.detail
+            for key in [e.field.removeprefix("sections.")]
         ]
         messages.error(request, " ".join(details))
         context = _review_context(request, ref, posted=request.POST)

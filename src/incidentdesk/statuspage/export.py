@@ -23,7 +23,7 @@ from . import public, selectors
 from .api_v2 import DOCUMENTS
 from .models import Maintenance, MaintenanceStatus
 
-STATIC_FILES = ["incidentdesk/app.css", "incidentdesk/favicon.svg"]
+STATIC_FILES = ["incidentdesk/app.css", "incidentdesk/favicon.svg", "incidentdesk/relative.js"]
 ICS = "text/calendar; charset=utf-8"
 SVG = "image/svg+xml"
 # how far back the front's incident permalinks go: the page's own "past incidents" list

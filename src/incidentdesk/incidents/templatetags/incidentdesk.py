@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
 
+from incidentdesk.core import clock
 from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents import kinds, lifecycle
 from incidentdesk.policy.schema import duration_in_words
@@ -47,6 +48,46 @@ def when(value: dt.datetime | dt.date | str | None) -> str:
             value = timezone.localtime(value)
         return date_format(value, WHEN_FORMAT)
     return date_format(value, DAY_FORMAT)
+
+
+def _span(delta: dt.timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
+
+
+@register.filter
+def relative(value: dt.datetime | None) -> str:
+    """`{{ moment|relative }}`: how far from now, in words ("in 25 min", "2 h 5 min ago",
+    "just now"); beside the full `when` where the distance is what matters."""
+    if value is None:
+        return ""
+    delta = value - clock.now()
+    if abs(delta) < dt.timedelta(minutes=1):
+        return "just now"
+    return f"in {_span(delta)}" if delta > dt.timedelta(0) else f"{_span(delta)} ago"
+
+
+@register.inclusion_tag("core/_moment.html")
+def moment(
+    value: dt.datetime | None, relative_too: bool = True, live: bool = True
+) -> dict[str, object]:
+    """`{% moment at %}`: a <time> element with the full date, time and time zone (`when`),
+    and how long ago or how soon that is: the one way every page writes a moment. Pages kept
+    in a cache (the public status page) pass `live=False`: the distance is then written in
+    the reader's browser (relative.js), so it is never stale."""
+    return {
+        "value": value,
+        "iso": value.isoformat() if value else "",
+        "when": when(value),
+        "relative": relative(value) if relative_too and live and value else "",
+        "fill": relative_too and not live,
+    }
 
 
 @register.filter
