@@ -41,7 +41,8 @@ def test_manager_and_member_sign_in_with_the_provider(
     login_page = new_page(width=width)
     login_page.goto(f"{live_server.url}/login/")
     assert login_page.get_by_role("link", name="Sign in with Company SSO").is_visible()
-    screenshot(login_page, f"sign-in-{width}")
+    if width == 1280:  # the helper takes both widths
+        screenshot(login_page, "sign-in")
 
     for login, role in (("maria", "manager"), ("sam", "member")):
         page = new_page(width=width)
