@@ -108,10 +108,12 @@ def _times(page, selector: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _send_update(member: Walker, ref: str, status: str, body: str) -> None:
-    member.go(f"/incidents/{ref}/communications")
+    """The public update composer: write once, preview each channel, post and send."""
+    member.go(f"/incidents/{ref}/update")
     member.page.get_by_label("Public status").select_option(label=status)
     member.page.get_by_label("Message").fill(body)
-    member.click("button", "Send update")
+    member.click("button", "Preview")
+    member.click("button", "Post and send")
 
 
 @pytest.mark.parametrize("width", [1280, 375])
@@ -163,7 +165,9 @@ def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
     expect(member.page.locator("#triage-suggestion")).to_contain_text("Policy suggests")
     member.click("button", "Categorize")
     member.go(f"/incidents/{ref}#discussion")
-    member.page.get_by_label("Note").fill("Checkout pods restart under load; scaling up.")
+    member.page.get_by_label("Note", exact=True).fill(
+        "Checkout pods restart under load; scaling up."
+    )
     member.click("button", "Add note")
     member.go(f"/status/manage/incidents/{ref}")
     withdraw = member.page.get_by_role("button", name="Withdraw from the status page")

@@ -96,7 +96,7 @@ def test_member_triages_works_and_resolves_manager_sees_it_live_and_closes(new_p
     page.get_by_role("button", name="Skip “Verify with the reporter that it works again”").click()
     expect(page.locator("#task-list")).to_contain_text("Reporter confirmed by phone")
 
-    page.get_by_label("Note").fill("Rolled back **release 42**")
+    page.get_by_label("Note", exact=True).fill("Rolled back **release 42**")
     page.get_by_role("button", name="Add note").click()
     expect(page.locator("#notes strong", has_text="release 42")).to_be_visible()
 

@@ -144,7 +144,10 @@ def test_a_real_alertmanager_opens_deduplicates_and_resolves(alertmanager):
     assert set(Alert.objects.filter(integration=webhook).values_list("incident", flat=True)) == {
         incident.pk
     }
-    assert incident.timeline.filter(kind="alert_triggered").count() == 2
+    wait_for(
+        lambda: incident.timeline.filter(kind="alert_triggered").count() == 2,
+        "the second alert's entry on the incident",
+    )
 
     post_alerts(api, alert("DiskFull", "db-1", resolved=True))
     post_alerts(api, alert("DiskFull", "db-2", resolved=True))

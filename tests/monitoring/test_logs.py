@@ -47,7 +47,8 @@ def test_serve_writes_json_lines_with_each_request(tmp_path: Path) -> None:
         )
         try:
             assert _wait(lambda: _status(f"{base}/healthz", {}) == 200, 120)
-            assert _status(f"{base}/status/", {"X-Request-ID": "trace-42"}) == 200
+            assert _status(f"{base}/status/", {}) == 200  # the prepared front: before Django
+            assert _status(f"{base}/status/subscribe/", {"X-Request-ID": "trace-42"}) == 200
             assert _status(f"{base}/incidents/INC-1", {}) == 200  # the sign-in page
             assert _status(f"{base}/no-such-page", {}) == 404
         finally:
@@ -59,9 +60,9 @@ def test_serve_writes_json_lines_with_each_request(tmp_path: Path) -> None:
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert any(r["logger"].startswith("_granian") for r in records)  # the web server's own
     requests = [r for r in records if r["logger"] == "incidentdesk.requests"]
-    status_page = next(r for r in requests if r["path"] == "/status/")
+    status_page = next(r for r in requests if r["path"] == "/status/subscribe/")
     assert status_page["request_id"] == "trace-42"
-    assert status_page["route"] == "statuspage:page"
+    assert status_page["route"] == "statuspage:subscribe"
     assert status_page["status"] == 200 and status_page["method"] == "GET"
     assert status_page["duration_ms"] > 0
     detail = next(r for r in requests if r["path"] == "/incidents/INC-1")

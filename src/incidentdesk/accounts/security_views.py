@@ -3,6 +3,7 @@ authenticator app and its recovery codes."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django import forms
@@ -14,13 +15,11 @@ from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
-from webauthn import base64url_to_bytes
-from webauthn.helpers import bytes_to_base64url
 
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, InvalidInput, NotFound
 
-from . import factors, passkeys
+from . import factors
 from .models import ApiToken, AuthenticatorApp, Passkey, RecoveryCode, SignInSession, User
 from .services import (
     authenticator_enable,
@@ -207,6 +206,15 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 
 # -- passkeys ---------------------------------------------------------------------------------
 
+
+def bytes_to_base64url(value: bytes) -> str:
+    return base64.urlsafe_b64encode(value).decode().rstrip("=")
+
+
+def base64url_to_bytes(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
 CREATE_CHALLENGE = "passkey_create_challenge"
 SIGN_IN_CHALLENGE = "passkey_sign_in_challenge"
 
@@ -218,6 +226,8 @@ def _json_refusal(detail: str, status: int = 400) -> JsonResponse:
 @login_required
 @require_POST
 def passkey_create_options(request: HttpRequest) -> HttpResponse:
+    from . import passkeys  # lazy: py_webauthn (5 MiB) loads only when passkeys are used
+
     user = request.user
     assert isinstance(user, User)
     options, challenge = passkeys.registration_options(user)
@@ -228,6 +238,8 @@ def passkey_create_options(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def passkey_create(request: HttpRequest) -> HttpResponse:
+    from . import passkeys  # lazy: py_webauthn (5 MiB) loads only when passkeys are used
+
     user = request.user
     assert isinstance(user, User)
     challenge = request.session.pop(CREATE_CHALLENGE, None)
@@ -271,6 +283,8 @@ def passkey_delete(request: HttpRequest, passkey_id: int) -> HttpResponse:
 
 @require_POST
 def passkey_sign_in_options(request: HttpRequest) -> HttpResponse:
+    from . import passkeys  # lazy: py_webauthn (5 MiB) loads only when passkeys are used
+
     options, challenge = passkeys.authentication_options()
     request.session[SIGN_IN_CHALLENGE] = bytes_to_base64url(challenge)
     return HttpResponse(options, content_type="application/json")
@@ -279,6 +293,8 @@ def passkey_sign_in_options(request: HttpRequest) -> HttpResponse:
 @require_POST
 def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     """A passkey with user verification signs a person in whole: it is two factors."""
+    from . import passkeys  # lazy: py_webauthn (5 MiB) loads only when passkeys are used
+
     challenge = request.session.pop(SIGN_IN_CHALLENGE, None)
     address = _client_address(request)
     if challenge is None:

@@ -28,10 +28,6 @@ FAILURES: tuple[type[Exception], ...] = (
 )
 
 
-def enabled() -> bool:
-    return bool(settings.OIDC_ENABLED)
-
-
 @cache
 def _client() -> DjangoOAuth2App:
     oauth = OAuth()

@@ -27,7 +27,7 @@ from incidentdesk.core.errors import (
     PermissionDenied,
 )
 
-from . import factors, sso
+from . import factors
 from .forms import LoginForm, OrgCreateForm, TokenCreateForm, UserCreateForm
 from .models import ApiToken, Role, StakeholderOrg, User
 from .permissions import can
@@ -61,7 +61,7 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["sso_name"] = settings.OIDC_NAME if sso.enabled() else None
+        context["sso_name"] = settings.OIDC_NAME if settings.OIDC_ENABLED else None
         return context
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
@@ -133,8 +133,10 @@ def record_sign_in(request: HttpRequest, user: User, method: str) -> None:
 @require_GET
 def sso_start(request: HttpRequest) -> HttpResponse:
     """ "Sign in with <provider>": off to the company's identity provider."""
-    if not sso.enabled():
+    if not settings.OIDC_ENABLED:
         raise Http404
+    from . import sso  # lazy: Authlib and requests (8 MiB) load only where single sign-on is used
+
     target = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = ""
@@ -157,8 +159,10 @@ def _sso_refused(request: HttpRequest, detail: str, status: int = 400) -> HttpRe
 @require_GET
 def sso_callback(request: HttpRequest) -> HttpResponse:
     """Back from the provider: the verified claims decide who signs in, and as what."""
-    if not sso.enabled():
+    if not settings.OIDC_ENABLED:
         raise Http404
+    from . import sso  # lazy: Authlib and requests (8 MiB) load only where single sign-on is used
+
     try:
         claims = sso.finish(request)
     except sso.FAILURES as exc:
