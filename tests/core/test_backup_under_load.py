@@ -184,6 +184,9 @@ def _start_writers(source: Machine, stop: Path) -> list[subprocess.Popen[str]]:
             WRITER,
             LOAD_STOP=str(stop),
             LOAD_WRITER=f"w{i}",
+            # each public change would render the status page's front in the writer itself
+            # (a second or so here): the writers must keep writing while the backup runs
+            INCIDENTDESK_STATUSPAGE_PREPARE="0",
         )
         for i in range(WRITERS)
     ]

@@ -12,7 +12,6 @@ import secrets
 import urllib.parse
 
 import pyotp
-import segno
 
 from incidentdesk.core import clock, crypto
 
@@ -35,6 +34,8 @@ def provisioning_uri(secret: str, email: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The URI as an SVG QR code, to be scanned by the app (no script, no outside request)."""
+    import segno  # lazy: only the page that sets up an app draws a QR code
+
     return str(
         segno.make(uri, error="m").svg_inline(scale=4, dark="#111", light="#fff", omitsize=False)
     )
