@@ -567,7 +567,7 @@ def sign_in_failure_record(*, email: str, address: str | None, step: str = "pass
         audit_record(
             by=None,
             kind="sign_in_failed",
-            data={"email": email[:254], "address": address, "step": step},
+            data={"email": printable(email)[:254], "address": address, "step": step},
         )
 
 

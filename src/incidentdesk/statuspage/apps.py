@@ -23,8 +23,8 @@ class StatuspageConfig(AppConfig):
 
 
 def _prepare_for_serve(**kwargs: object) -> None:
-    # lazy: rendering the public front needs the views and the API's documents, which the
-    # worker never uses; only `serve`, at its start, pays for them here
-    from .prepared import prepare_for_serve
+    # rendering the public front needs the views and the API's documents, which the worker
+    # never uses; only `serve`, at its start, pays for them here
+    from .prepared import prepare_for_serve  # lazy: only serve renders the front
 
     prepare_for_serve(**kwargs)
