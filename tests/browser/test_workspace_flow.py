@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from incidentdesk.accounts.services import user_create
+from incidentdesk.incidents.roles import incident_assign
 from incidentdesk.incidents.services import (
-    incident_assign,
     incident_categorize,
     incident_report,
 )

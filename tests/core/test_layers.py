@@ -311,6 +311,7 @@ def _writer(module: str) -> bool:
 # the other modules that write, each for a reason of its own
 WRITERS = {
     "incidentdesk.incidents.timeline": "append, the one way an entry is written, for services",
+    "incidentdesk.incidents.roles": "the role services (lead, comms lead, handover), by the roles",
     "incidentdesk.statuspage.subscriptions": "the public's subscription services (no account)",
     "incidentdesk.comms.keys": "rotating the secret key re-encrypts every stored secret",
     "incidentdesk.ops.management.commands.worker": "the worker's heartbeats and stuck tasks",

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from incidentdesk.incidents import roles
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, TimelineEntry
 
@@ -39,7 +40,7 @@ def test_list_filters(client, member, member2, auth):
     a = s.incident_report(by=member, title="Tills down")
     b = s.incident_report(by=member, title="Slow search")
     s.incident_categorize(by=member, incident=a, type="functionality", severity="P3", impact="few")
-    s.incident_assign(by=member2, incident=b, assignee=member2.email)
+    roles.incident_assign(by=member2, incident=b, assignee=member2.email)
 
     def refs(**params):
         return [i["ref"] for i in client.get("/api/v1/incidents", params, **auth).json()["items"]]

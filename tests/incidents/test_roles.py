@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from incidentdesk.core.errors import Conflict, InvalidInput, PermissionDenied
+from incidentdesk.incidents import roles
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident
 
@@ -32,8 +33,8 @@ def _api(user, token_for):
 
 
 def test_the_lead_hands_over_with_a_note(incident, member, member2):
-    s.incident_hand_over(by=member, incident=incident.ref, role="lead", to=member.email)
-    s.incident_hand_over(
+    roles.incident_hand_over(by=member, incident=incident.ref, role="lead", to=member.email)
+    roles.incident_hand_over(
         by=member, incident=incident.ref, role="lead", to=member2.email, note="Logs are in S3."
     )
     incident = Incident.objects.get(pk=incident.pk)
@@ -43,32 +44,36 @@ def test_the_lead_hands_over_with_a_note(incident, member, member2):
 
 
 def test_a_member_takes_communications_and_a_manager_gives_any_role(incident, member, manager):
-    s.incident_hand_over(by=member, incident=incident.ref, role="comms", to=member.email)
+    roles.incident_hand_over(by=member, incident=incident.ref, role="comms", to=member.email)
     incident.refresh_from_db()
     assert incident.comms_lead == member
-    s.incident_hand_over(by=manager, incident=incident.ref, role="lead", to=member.email)
+    roles.incident_hand_over(by=manager, incident=incident.ref, role="lead", to=member.email)
     entry = incident.timeline.get(kind="comms_lead_assigned")
     assert entry.data == {"from": None, "to": member.email}
 
 
 def test_a_member_may_not_give_a_role_they_do_not_hold(incident, member, member2, manager):
-    s.incident_hand_over(by=manager, incident=incident.ref, role="lead", to=member2.email)
+    roles.incident_hand_over(by=manager, incident=incident.ref, role="lead", to=member2.email)
     with writes_nothing(), pytest.raises(PermissionDenied):
-        s.incident_hand_over(by=member, incident=incident.ref, role="lead", to=manager.email)
+        roles.incident_hand_over(by=member, incident=incident.ref, role="lead", to=manager.email)
 
 
 def test_a_stakeholder_holds_no_role_and_gives_none(incident, stakeholder, member):
     with writes_nothing(), pytest.raises(PermissionDenied):
-        s.incident_hand_over(by=stakeholder, incident=incident.ref, role="lead", to=member.email)
+        roles.incident_hand_over(
+            by=stakeholder, incident=incident.ref, role="lead", to=member.email
+        )
     with writes_nothing(), pytest.raises(InvalidInput) as caught:
-        s.incident_hand_over(by=member, incident=incident.ref, role="comms", to=stakeholder.email)
+        roles.incident_hand_over(
+            by=member, incident=incident.ref, role="comms", to=stakeholder.email
+        )
     assert caught.value.errors[0].field == "to"
 
 
 def test_roles_do_not_change_on_a_rejected_incident(incident, manager, member):
     s.incident_reject(by=manager, incident=incident.ref, reason="Not ours")
     with writes_nothing(), pytest.raises(Conflict):
-        s.incident_hand_over(by=manager, incident=incident.ref, role="comms", to=member.email)
+        roles.incident_hand_over(by=manager, incident=incident.ref, role="comms", to=member.email)
 
 
 def test_api_sets_roles_and_lists_mine(incident, member, member2, stakeholder, token_for):
@@ -82,8 +87,8 @@ def test_api_sets_roles_and_lists_mine(incident, member, member2, stakeholder, t
     )
     assert r.status_code == 200, r.content
     assert r.json()["comms_lead"] == member.email and r.json()["assignee"] is None
-    s.incident_hand_over(by=member, incident=other.ref, role="lead", to=member.email)
-    s.incident_hand_over(by=member2, incident=third.ref, role="lead", to=member2.email)
+    roles.incident_hand_over(by=member, incident=other.ref, role="lead", to=member.email)
+    roles.incident_hand_over(by=member2, incident=third.ref, role="lead", to=member2.email)
     mine = api.get("/api/v1/incidents", {"mine": "1"}).json()["items"]
     assert [i["ref"] for i in mine] == [other.ref, incident.ref]
     theirs = _api(member2, token_for).get("/api/v1/incidents?mine=true").json()["items"]
@@ -91,11 +96,11 @@ def test_api_sets_roles_and_lists_mine(incident, member, member2, stakeholder, t
 
 
 def test_stakeholders_never_see_who_holds_a_role(incident, member, member2, stakeholder, token_for):
-    s.incident_hand_over(by=member, incident=incident.ref, role="lead", to=member.email)
-    s.incident_hand_over(
+    roles.incident_hand_over(by=member, incident=incident.ref, role="lead", to=member.email)
+    roles.incident_hand_over(
         by=member, incident=incident.ref, role="lead", to=member2.email, note="Over to Sam"
     )
-    s.incident_hand_over(by=member2, incident=incident.ref, role="comms", to=member2.email)
+    roles.incident_hand_over(by=member2, incident=incident.ref, role="comms", to=member2.email)
     api = _api(stakeholder, token_for)
     seen = api.get(f"/api/v1/incidents/{incident.ref}").json()
     assert seen["assignee"] is None and seen["comms_lead"] is None
@@ -156,7 +161,7 @@ def test_the_page_the_queue_and_the_timeline_show_the_roles(incident, member, me
 @pytest.mark.parametrize("hostile", ["sam\x00@spacewise.test", "\ud800@spacewise.test"])
 def test_hostile_addresses_are_refused_with_a_422(incident, member, hostile):
     with writes_nothing(), pytest.raises(InvalidInput) as caught:
-        s.incident_hand_over(by=member, incident=incident.ref, role="lead", to=hostile)
+        roles.incident_hand_over(by=member, incident=incident.ref, role="lead", to=hostile)
     assert caught.value.errors[0].field == "to"
     c = Client()
     c.force_login(member)

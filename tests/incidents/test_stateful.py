@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 from incidentdesk.accounts.permissions import PERMISSIONS
 from incidentdesk.core import clock
 from incidentdesk.core.errors import DomainError, PermissionDenied
-from incidentdesk.incidents import lifecycle, timeline
+from incidentdesk.incidents import lifecycle, roles, timeline
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, Task
 
@@ -63,7 +63,7 @@ ACTIONS: dict[str, tuple[str, Any]] = {
     ),
     "assign": (
         "incident.assign",
-        lambda by, ref, a: s.incident_assign(
+        lambda by, ref, a: roles.incident_assign(
             by=by, incident=ref, assignee=by.email if a["self"] else a["assignee"]
         ),
     ),

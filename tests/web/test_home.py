@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidentdesk.core import clock
+from incidentdesk.incidents.roles import incident_assign
 from incidentdesk.incidents.services import (
-    incident_assign,
     incident_categorize,
     incident_report,
     incident_request_info,

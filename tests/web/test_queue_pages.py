@@ -5,8 +5,8 @@ import re
 import pytest
 
 from incidentdesk.incidents import views
+from incidentdesk.incidents.roles import incident_assign
 from incidentdesk.incidents.services import (
-    incident_assign,
     incident_categorize,
     incident_report,
 )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from incidentdesk.accounts.services import sessions_end, user_set_password
 
-from . import services
+from .password_reset import password_reset_request, password_reset_user
 
 
 class ResetForm(forms.Form):
@@ -24,7 +24,7 @@ class ResetForm(forms.Form):
 def password_reset(request: HttpRequest) -> HttpResponse:
     form = ResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.password_reset_request(
+        password_reset_request(
             email=form.cleaned_data["email"], address=request.META.get("REMOTE_ADDR")
         )
         return render(
@@ -35,7 +35,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    user = services.password_reset_user(uidb64, token)
+    user = password_reset_user(uidb64, token)
     if user is None:
         return render(request, "comms/password_reset_invalid.html", status=400)
     form = SetPasswordForm(user, request.POST or None)

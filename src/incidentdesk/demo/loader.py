@@ -17,6 +17,7 @@ from incidentdesk.comms.demo import load_comms_demo
 from incidentdesk.core import clock
 from incidentdesk.incidents import services as s
 from incidentdesk.incidents.models import Incident, Task
+from incidentdesk.incidents.roles import incident_assign
 from incidentdesk.portal.demo import load_portal_demo
 from incidentdesk.reviews.demo import load_history
 from incidentdesk.statuspage.demo import load_statuspage_demo
@@ -201,7 +202,7 @@ def _incidents(p: dict[str, User]) -> None:
             impact="few",
             reason="No stakeholder organisation is affected yet.",
         )
-        s.incident_assign(by=manager, incident=sec, assignee=sam.email)
+        incident_assign(by=manager, incident=sec, assignee=sam.email)
 
     # waiting for the reporter
     with clock.frozen(at(minutes=35)) as c:

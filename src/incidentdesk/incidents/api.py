@@ -14,7 +14,7 @@ from incidentdesk.accounts.permissions import can
 from incidentdesk.core.api import Instant
 from incidentdesk.core.text import Line, Text
 
-from . import services, timeline_window
+from . import roles, services, timeline_window
 from .kinds import TEAM_ONLY_INCIDENT_FIELDS, Audience, team_view
 from .models import Incident, Task
 from .selectors import (
@@ -335,7 +335,7 @@ def categorize(request: HttpRequest, ref: str, payload: CategorizeIn) -> dict[st
 
 @router.post("/incidents/{ref}/assign", response=IncidentOut)
 def assign(request: HttpRequest, ref: str, payload: AssignIn) -> dict[str, Any]:
-    services.incident_assign(
+    roles.incident_assign(
         by=actor(request), incident=ref, assignee=payload.assignee, expected_version=payload.version
     )
     return _fresh(request, ref)
@@ -343,7 +343,7 @@ def assign(request: HttpRequest, ref: str, payload: AssignIn) -> dict[str, Any]:
 
 @router.post("/incidents/{ref}/roles", response=IncidentOut, summary="Hand over a role")
 def hand_over(request: HttpRequest, ref: str, payload: RoleIn) -> dict[str, Any]:
-    services.incident_hand_over(
+    roles.incident_hand_over(
         by=actor(request),
         incident=ref,
         role=payload.role,

@@ -19,7 +19,7 @@ from incidentdesk.core.errors import Conflict, InvalidInput, NotFound, Permissio
 from incidentdesk.core.services import audit_record
 from incidentdesk.core.text import clean
 
-from . import lifecycle, services
+from . import lifecycle, roles, services
 from .models import SavedView
 from .selectors import REF, incident_get_for
 
@@ -141,7 +141,7 @@ def incidents_bulk_assign(*, by: User, refs: list[str], assignee: str | None) ->
                 why = "already assigned to that person" if email else "already unassigned"
                 result.skipped.append((ref, why))
                 continue
-            services.incident_assign(by=by, incident=ref, assignee=email)
+            roles.incident_assign(by=by, incident=ref, assignee=email)
         except InvalidInput:
             raise  # the same person for every incident: a wrong one is wrong for all
         except (Conflict, NotFound, PermissionDenied) as exc:

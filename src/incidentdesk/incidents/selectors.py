@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from incidentdesk.accounts.models import Role, User
-from incidentdesk.core.errors import NotFound, field_error
+from incidentdesk.core.errors import Conflict, NotFound, field_error
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import policy_of
 
@@ -85,6 +85,23 @@ class IncidentFilters:
     mine: bool = False  # led by the reader, or with the reader as communications lead
     open_only: bool = False
     q: str | None = None
+
+
+def incident_lock(
+    by: User, incident: Incident | str, expected_version: int | None = None
+) -> Incident:
+    """Re-read the incident under a row lock, as `by` may see it; refuse a stale form.
+
+    Every service that changes an incident (here and in other apps) starts with this, inside
+    its transaction."""
+    ref = incident if isinstance(incident, str) else incident.ref
+    fresh = incident_get_for(by, ref, for_update=True)
+    if expected_version is not None and fresh.version != expected_version:
+        raise Conflict(
+            f"{fresh.ref} was changed by someone else since you loaded it; "
+            "review its current state and try again."
+        )
+    return fresh
 
 
 def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident]:

@@ -3,11 +3,12 @@ transition, saves, and appends its timeline entry in one transaction (an action 
 consequence others are told of appends one more: a new severity also writes
 `severity_changed`).
 
-The incident's own fields, its lifecycle and its guideline tasks are written only here. Other
-apps' services append entries to an incident's timeline (`timeline.append`, under
-`incident_lock`) for what they own: the portal (stakeholders' comments, files, organisations
-joining), the reviews (reviews and action items), the status page (publication, components,
-maintenance), comms (each delivery's outcome) and ingest (alerts)."""
+The incident's own fields, its lifecycle and its guideline tasks are written only here and in
+`roles.py` (who leads the incident and who writes to the public). Other apps' services append
+entries to an incident's timeline (`timeline.append`, under `selectors.incident_lock`) for
+what they own: the portal (stakeholders' comments, files, organisations joining), the reviews
+(reviews and action items), the status page (publication, components, maintenance), comms
+(each delivery's outcome) and ingest (alerts)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from incidentdesk.accounts.models import Role, StakeholderOrg, User
-from incidentdesk.accounts.permissions import can, require
+from incidentdesk.accounts.permissions import require
 from incidentdesk.core import clock
 from incidentdesk.core.errors import (
     Conflict,
@@ -49,8 +50,7 @@ from .models import (
     TaskState,
     TimelineEntry,
 )
-from .roles import NOTE_MAX, ROLES, IncidentRole
-from .selectors import incident_get_for, open_info_requests, policy_for
+from .selectors import incident_get_for, incident_lock, open_info_requests, policy_for
 
 TEXT_MAX = 20_000
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -66,23 +66,6 @@ def _collect(errors: list[FieldError], check: Callable[[], str]) -> str:
     except InvalidInput as exc:
         errors.extend(exc.errors)
         return ""
-
-
-def incident_lock(
-    by: User, incident: Incident | str, expected_version: int | None = None
-) -> Incident:
-    """Re-read the incident under a row lock, as `by` may see it; refuse a stale form.
-
-    Every service that changes an incident (here and in other apps) starts with this, inside
-    its transaction."""
-    ref = incident if isinstance(incident, str) else incident.ref
-    fresh = incident_get_for(by, ref, for_update=True)
-    if expected_version is not None and fresh.version != expected_version:
-        raise Conflict(
-            f"{fresh.ref} was changed by someone else since you loaded it; "
-            "review its current state and try again."
-        )
-    return fresh
 
 
 def _transition(incident: Incident, target: Status) -> Status:
@@ -739,79 +722,3 @@ def incident_sla_check() -> int:
             incident.sla_check_at = min((at for at, *_ in moments if at > now), default=None)
             incident.save()
     return written
-
-
-# -- roles in an incident ---------------------------------------------------------------------
-
-
-def _team_member(address: str, field: str) -> User:
-    user = User.objects.filter(email=address.strip().lower(), is_active=True).first()
-    if user is None or not user.is_team:
-        raise field_error(field, f"{address} is not an active member of the team.")
-    return user
-
-
-def incident_hand_over(
-    *,
-    by: User,
-    incident: Incident | str,
-    role: str,
-    to: str | None,
-    note: str = "",
-    expected_version: int | None = None,
-    _to_field: str = "to",
-    _holder_gives: bool = True,
-) -> Incident:
-    """Give `role` ("lead" or "comms") to the team member whose address is `to` (None: to
-    nobody), with a note for the one taking over. A manager gives any role; a member takes a
-    role, or hands over one they hold."""
-    if not can(by, "incident.assign"):
-        # checked before the address, so that a caller who may not assign cannot probe it
-        require(by, "incident.assign_self")
-    if role not in ROLES:
-        raise field_error("role", "The role is lead or comms.")
-    field, kind, _ = ROLES[role]
-    note = clean("note", note or "", limit=NOTE_MAX, required=False)
-    to = clean(_to_field, to, limit=320, required=False, multiline=False) if to else None
-    target = _team_member(to, _to_field) if to else None
-    with transaction.atomic():
-        locked = incident_lock(by, incident, expected_version)
-        holder: User | None = getattr(locked, field)
-        taking = target is not None and target.pk == by.pk
-        holding = _holder_gives and holder is not None and holder.pk == by.pk
-        if not (taking or holding):
-            require(by, "incident.assign")
-        if locked.status in (Status.CLOSED, Status.REJECTED):
-            raise Conflict(f"{locked.ref} is {locked.status}: its roles no longer change.")
-        setattr(locked, field, target)
-        data: dict[str, str | None] = {
-            "from": holder.email if holder else None,
-            "to": target.email if target else None,
-        }
-        if note:
-            data["note"] = note
-        timeline.append(locked, kind=kind, by=by, data=data)
-        locked.save()
-    return locked
-
-
-def incident_assign(
-    *,
-    by: User,
-    incident: Incident | str,
-    assignee: str | None,
-    note: str = "",
-    expected_version: int | None = None,
-) -> Incident:
-    """Make `assignee` the incident lead (the policy's member in charge): a manager names
-    anyone, a member only themselves (`incident_hand_over` lets a lead hand over)."""
-    return incident_hand_over(
-        by=by,
-        incident=incident,
-        role=IncidentRole.LEAD,
-        to=assignee,
-        note=note,
-        expected_version=expected_version,
-        _to_field="assignee",
-        _holder_gives=False,
-    )

@@ -33,7 +33,7 @@ from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, SavedView, TaskState, TimelineEntry
 from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
-from .roles import IncidentRole, role_label
+from .roles import IncidentRole, incident_assign, incident_hand_over, role_label
 from .search import incidents_matching
 from .selectors import (
     REF,
@@ -648,14 +648,14 @@ def _act_assign(user: User, ref: str, data: QueryDict, v: int) -> str:
     assignee = data.get("assignee", "").strip() or None
     if data.get("self"):
         assignee = user.email
-    services.incident_assign(by=user, incident=ref, assignee=assignee, expected_version=v)
+    incident_assign(by=user, incident=ref, assignee=assignee, expected_version=v)
     return f"Assigned to {assignee}." if assignee else "Unassigned."
 
 
 def _act_roles(user: User, ref: str, data: QueryDict, v: int) -> str:
     role = data.get("role", "")
     to = data.get("to", "").strip() or None
-    incident = services.incident_hand_over(
+    incident = incident_hand_over(
         by=user, incident=ref, role=role, to=to, note=data.get("note", ""), expected_version=v
     )
     holder = incident.assignee if role == IncidentRole.LEAD else incident.comms_lead

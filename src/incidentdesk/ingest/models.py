@@ -189,7 +189,7 @@ class Escalation(models.Model):
 
 class AckLink(models.Model):
     """A page's one-click acknowledge link: single use and expiring. The link carries a
-    signature of this row's id (comms.services.ack_token), so no secret is stored."""
+    signature of this row's id (comms.ack_links.ack_token), so no secret is stored."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

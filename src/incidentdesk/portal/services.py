@@ -25,8 +25,8 @@ from incidentdesk.core.text import clean
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import DESCRIPTION_MAX, TITLE_MAX, Incident, TimelineEntry
-from incidentdesk.incidents.selectors import incident_get_for, parse_ref
-from incidentdesk.incidents.services import incident_lock, report_rate_check
+from incidentdesk.incidents.selectors import incident_get_for, incident_lock, parse_ref
+from incidentdesk.incidents.services import report_rate_check
 from incidentdesk.policy.selectors import active_policy
 from incidentdesk.statuspage.models import Component
 

@@ -16,7 +16,7 @@ from incidentdesk.core.text import clean
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.services import incident_lock
+from incidentdesk.incidents.selectors import incident_lock
 from incidentdesk.policy.schema import format_duration
 
 from .models import (

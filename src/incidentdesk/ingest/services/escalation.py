@@ -17,9 +17,10 @@ from django.conf import settings
 from django.db import transaction
 
 from incidentdesk.accounts.models import User
+from incidentdesk.comms.ack_links import ack_link_id_of
 from incidentdesk.comms.models import Delivery, DeliveryState
 from incidentdesk.comms.paging import paging_channels
-from incidentdesk.comms.services import ack_link_id_of, deliveries_attempt, message_queue
+from incidentdesk.comms.services import deliveries_attempt, message_queue
 from incidentdesk.comms.tasks import PAGE_AUDIENCE, PAGE_LANE
 from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, NotFound

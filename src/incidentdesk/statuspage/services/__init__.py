@@ -16,8 +16,7 @@ from incidentdesk.core.services import audit_record
 from incidentdesk.core.text import clean
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident, PublicStatus
-from incidentdesk.incidents.selectors import policy_for
-from incidentdesk.incidents.services import incident_lock
+from incidentdesk.incidents.selectors import incident_lock, policy_for
 
 from ..models import (
     Component,

@@ -17,7 +17,7 @@ from incidentdesk.core.errors import FieldError, InvalidInput
 from incidentdesk.core.text import clean
 from incidentdesk.incidents import services as incidents
 from incidentdesk.incidents.models import Incident, PublicStatus, PublicUpdate, TimelineEntry
-from incidentdesk.incidents.services import incident_lock
+from incidentdesk.incidents.selectors import incident_lock
 
 from .. import selectors
 from ..models import Component, ComponentStatus, IncidentComponent, Publication

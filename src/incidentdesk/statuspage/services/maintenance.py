@@ -16,8 +16,7 @@ from incidentdesk.core.services import audit_record
 from incidentdesk.core.text import clean
 from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import incident_get_for, parse_ref, policy_for
-from incidentdesk.incidents.services import incident_lock
+from incidentdesk.incidents.selectors import incident_get_for, incident_lock, parse_ref, policy_for
 
 from ..models import Component, Maintenance, MaintenanceStatus, MaintenanceUpdate
 from ..tasks import notify_maintenance
