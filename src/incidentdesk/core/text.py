@@ -26,8 +26,12 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 LINE_BREAK = re.compile("\r\n?|[\u2028\u2029]")
 SINGLE_LINE_SPACE = re.compile("[ \t]*[\t\n][ \t\n]*")
 
-NUL_MESSAGE = "Text cannot contain NUL characters (\\u0000)."
-SURROGATE_MESSAGE = "Text must be valid Unicode: it contains a lone surrogate ({code})."
+# what a person is told, the character named as Unicode names it and counted from 1
+NUL_MESSAGE = "Text cannot contain a control character (U+0000) at position {position}."
+SURROGATE_MESSAGE = (
+    "Text must be valid Unicode: it holds a broken character (U+{code:04X}, a lone surrogate)"
+    " at position {position}."
+)
 
 
 class TextRefused(ValueError):
@@ -38,9 +42,10 @@ def problem(value: str) -> str | None:
     """Why `value` is refused outright (a lone surrogate, a NUL), or None."""
     found = SURROGATE.search(value)
     if found:
-        return SURROGATE_MESSAGE.format(code=f"\\u{ord(found.group()):04x}")
-    if "\x00" in value:
-        return NUL_MESSAGE
+        return SURROGATE_MESSAGE.format(code=ord(found.group()), position=found.start() + 1)
+    nul = value.find("\x00")
+    if nul >= 0:
+        return NUL_MESSAGE.format(position=nul + 1)
     return None
 
 
