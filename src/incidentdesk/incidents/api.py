@@ -17,12 +17,12 @@ from incidentdesk.core.text import Line, Text
 from . import roles, services, timeline_window
 from .kinds import TEAM_ONLY_INCIDENT_FIELDS, Audience, team_view
 from .models import Incident, Task
+from .queue_order import SORTS, keyset_page
 from .selectors import (
     IncidentFilters,
     email_shown_to,
     incident_get_for,
     incident_list_for,
-    page_by_id,
 )
 from .steps import policy_steps
 
@@ -299,7 +299,7 @@ def list_incidents(
         .select_related("assignee", "comms_lead", "reporter", "reporter_org")
         .prefetch_related("affected_orgs")
     )
-    items, next_cursor = page_by_id(qs, cursor, limit)
+    items, next_cursor = keyset_page(qs, SORTS["newest"], cursor, limit)
     return {"items": [incident_out(i, actor(request)) for i in items], "next": next_cursor}
 
 

@@ -1,4 +1,5 @@
-"""The queue's orders and keyset pages: a deep page costs what the first one does."""
+"""The queue's orders and the one keyset pagination (the queue's pages and the API's list): a
+deep page costs what the first one does."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Least
 
+from incidentdesk.core.errors import field_error
 from incidentdesk.policy.selectors import active_policy
 
 from .models import Incident
-from .selectors import page_by_id
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
@@ -68,8 +69,8 @@ def annotate_queue(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
-class BadCursor(ValueError):
-    pass
+def _bad_cursor() -> Exception:
+    return field_error("cursor", "This cursor is not one the API gave out.")
 
 
 def _encode_keys(values: list[Any]) -> str:
@@ -82,25 +83,25 @@ def _decode_keys(cursor: str, sort: Sort) -> list[Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         values = json.loads(raw)
     except ValueError:
-        raise BadCursor from None
+        raise _bad_cursor() from None
     if not isinstance(values, list) or len(values) != len(sort.keys):
-        raise BadCursor
+        raise _bad_cursor()
     out: list[Any] = []
     for (name, _), value in zip(sort.keys, values, strict=True):
         if name == "q_next_due":
             if not isinstance(value, str):
-                raise BadCursor
+                raise _bad_cursor()
             try:
                 out.append(dt.datetime.fromisoformat(value))
             except ValueError:
-                raise BadCursor from None
+                raise _bad_cursor() from None
         elif name in ("id", "q_assigned", "q_severity"):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise BadCursor
+            if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
+                raise _bad_cursor()
             out.append(value)
         else:
             if not isinstance(value, str):
-                raise BadCursor
+                raise _bad_cursor()
             out.append(value)
     return out
 
@@ -109,9 +110,8 @@ def keyset_page(
     qs: QuerySet[Incident], sort: Sort, cursor: str | None, limit: int
 ) -> tuple[list[Incident], str | None]:
     """Keyset pagination over any sort: rows strictly after the cursor's key, so a deep page
-    costs what the first one does."""
-    if sort.keys == (("id", True),):
-        return page_by_id(qs, cursor, limit)
+    costs what the first one does. A cursor this did not give out is refused (InvalidInput
+    naming `cursor`)."""
     if cursor:
         values = _decode_keys(cursor, sort)
         after = Q()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -131,32 +130,6 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
         match = REF.match(text)
         qs = qs.filter(pk=int(match.group(1))) if match else qs.filter(incidents_matching(text))
     return qs
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "id":
-            raise ValueError
-        return int(value)
-    except ValueError:
-        raise field_error("cursor", "This cursor is not one the API gave out.") from None
-
-
-def page_by_id(
-    qs: QuerySet[Incident], cursor: str | None, limit: int
-) -> tuple[list[Incident], str | None]:
-    """Keyset pagination, newest first: stays fast however many incidents there are."""
-    if cursor:
-        qs = qs.filter(pk__lt=decode_cursor(cursor))
-    items = list(qs.order_by("-pk")[: limit + 1])
-    next_cursor = encode_cursor(items[limit - 1].pk) if len(items) > limit else None
-    return items[:limit], next_cursor
 
 
 def policy_for(incident: Incident) -> Policy:

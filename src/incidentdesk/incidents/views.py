@@ -32,7 +32,7 @@ from . import lifecycle, services, timeline_window
 from .kinds import label as kind_label
 from .lifecycle import Status
 from .models import Incident, SavedView, TaskState, TimelineEntry
-from .queue_order import SORTS, BadCursor, annotate_queue, keyset_page
+from .queue_order import SORTS, annotate_queue, keyset_page
 from .roles import IncidentRole, incident_assign, incident_hand_over, role_label
 from .search import incidents_matching
 from .selectors import (
@@ -230,7 +230,7 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
     )
     try:
         items, next_cursor = keyset_page(qs, SORTS[params.sort], params.after or None, PAGE_SIZE)
-    except (BadCursor, InvalidInput):
+    except InvalidInput:
         params.errors.append("That page link is out of date: showing the first page.")
         params.after = ""
         items, next_cursor = keyset_page(qs, SORTS[params.sort], None, PAGE_SIZE)
