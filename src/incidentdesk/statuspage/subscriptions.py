@@ -348,7 +348,9 @@ def _queue_confirmation(
     link = _link(f"/status/subscriptions/confirm/{confirm_token(request)}/")
     which = ", ".join(c.name for c in targets) or "all components"
     subject = f"Confirm your subscription to the {page_name()} status page"
+    payload: dict[str, Any] = {}
     if subscriber.kind == SubscriberKind.WEBHOOK:
+        body = subject
         payload = {
             "meta": meta_json(),
             "subscription_confirmation": {
@@ -358,41 +360,27 @@ def _queue_confirmation(
                 "expires_at": ts(request.created_at + CONFIRM_MAX_AGE),
             },
         }
-        _queue(
-            channel="webhook",
-            audience=SUBSCRIBERS_AUDIENCE,
-            recipient=subscriber.address,
-            subject=subject,
-            body_markdown=subject,
-            key=f"statuspage-confirm-{request.pk}",
-            incident=None,
-            payload=payload,
-            secret=secret,
-        )
-        return
-    if subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
-        ask = (
+    elif subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
+        body = (
             f"Someone, hopefully you, asked to change this address's subscription to the "
             f"{page_name()} status page to: {which}.\n\nConfirm the change: {link}\n\n"
             "If this was not you, ignore this mail: your subscription stays as it is."
         )
     else:
-        ask = (
+        body = (
             f"Someone, hopefully you, asked to receive the {page_name()} status page's "
             f"incident and maintenance notices ({which}) at this address.\n\n"
             f"Confirm: {link}\n\n"
             "If this was not you, ignore this mail: nothing more will be sent."
         )
-    _queue(
-        channel="email",
-        recipient=subscriber.address,
-        subject=subject,
-        body_markdown=ask + _footer(subscriber),
-        headers={"List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>"},
+    _send(
+        subscriber,
         key=f"statuspage-confirm-{request.pk}",
+        subject=subject,
+        body=body,
+        payload=payload,
         incident=None,
-        payload=None,
-        secret="",
+        secret=secret,
     )
 
 
@@ -435,14 +423,18 @@ def _send(
     body: str,
     payload: dict[str, Any],
     incident: Any,
+    secret: str | None = None,
 ) -> None:
+    """Queue one message to `subscriber` under `key`: mail with the unsubscribe footer and
+    header, or a webhook call with `payload`, signed with `secret` (the subscriber's own when
+    None)."""
     if subscriber.kind == SubscriberKind.EMAIL:
         _queue(
             channel="email",
             recipient=subscriber.address,
             subject=subject,
             body_markdown=body + _footer(subscriber),
-            key=f"{key}-{subscriber.pk}",
+            key=key,
             headers={"List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>"},
             incident=incident,
             payload=None,
@@ -455,10 +447,12 @@ def _send(
             recipient=subscriber.address,
             subject=subject,
             body_markdown=body,
-            key=f"{key}-{subscriber.pk}",
+            key=key,
             incident=incident,
             payload=payload,
-            secret=crypto.decrypt(subscriber.secret_encrypted)
+            secret=secret
+            if secret is not None
+            else crypto.decrypt(subscriber.secret_encrypted)
             if subscriber.secret_encrypted
             else "",
         )
@@ -505,7 +499,7 @@ def notify_incident(publication_id: int, event: str) -> int:
     for subscriber in _audience(component_ids):
         _send(
             subscriber,
-            key=key,
+            key=f"{key}-{subscriber.pk}",
             subject=subject,
             body=body,
             payload=payload,
@@ -528,7 +522,7 @@ def notify_maintenance(maintenance_id: int, event: str) -> int:
     for subscriber in _audience(component_ids):
         _send(
             subscriber,
-            key=f"statuspage-maintenance-{maintenance_id}-{event}",
+            key=f"statuspage-maintenance-{maintenance_id}-{event}-{subscriber.pk}",
             subject=subject,
             body=body,
             payload=payload,
@@ -571,7 +565,7 @@ def notify_component(change_id: int, old_status: str) -> int:
             continue
         _send(
             subscriber,
-            key=f"statuspage-component-{change.pk}",
+            key=f"statuspage-component-{change.pk}-{subscriber.pk}",
             subject=subject,
             body=subject,
             payload=payload,
