@@ -5,7 +5,13 @@ exist; seen but not theirs to act on -> 403."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import URLResolver, get_resolver, resolve
 
 from incidentdesk.portal import services
 
@@ -71,3 +77,72 @@ def test_a_member_may_see_an_incident_but_not_take_a_managers_action(client, rep
     response = client.post(f"/incidents/{reported.ref}/review/waive", {"reason": "no time"})
     assert response.status_code == 403
     assert "Not allowed" in response.content.decode()
+
+
+# -- every page of the team's, found from the URL resolver --------------------------------------
+
+
+def _sample(group: re.Match[str]) -> str:
+    """A value a regex parameter takes: an incident ref, the first of alternatives, a number."""
+    regex = group.group(1)
+    if "[Nn]" in regex:
+        return "INC-1"
+    return regex.split("|")[0] if "|" in regex else "1"
+
+
+def _path(route: str) -> str:
+    if route.startswith("^"):  # a regex route, possibly below a prefix
+        route = re.sub(r"\(\?P<[a-z_]+>((?:[^()]|\([^()]*\))*)\)", _sample, route)
+        route = route.replace("^", "").replace("$", "").replace("\\.", ".")
+    return "/" + re.sub(r"<(?:[a-z]+:)?[a-z_]+>", "1", route)
+
+
+def _pages(patterns: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(a path that resolves to it, view) for every URL pattern, with a placeholder for each
+    parameter (the access check answers before the view reads it)."""
+    found = []
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            found += _pages(entry.url_patterns, route)
+        else:
+            found.append((_path(route), entry.callback))
+    return found
+
+
+TEAM_ONLY_PAGES = sorted(
+    path
+    for path, view in _pages(get_resolver().url_patterns)
+    if getattr(view, "page_audience", "") == "team"
+)
+
+
+def test_the_resolver_finds_the_team_pages_of_every_app():
+    for path in TEAM_ONLY_PAGES:
+        assert getattr(resolve(path).func, "page_audience", "") == "team", path
+    apps = {path.strip("/").split("/")[0] for path in TEAM_ONLY_PAGES}
+    # the queue and incidents, reviews and insights, the status page's management, the policy's
+    # guidelines, people, channels and deliveries, on-call and alert sources
+    assert {"incidents", "insights", "status", "guidelines", "people", "comms", "oncall"} <= apps
+
+
+def _ask(client: Client, path: str) -> HttpResponse:
+    response = client.get(path)
+    return client.post(path) if response.status_code == 405 else response
+
+
+@pytest.mark.parametrize("path", TEAM_ONLY_PAGES)
+def test_every_team_page_sends_an_anonymous_caller_to_sign_in(db, path):
+    response = _ask(Client(), path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize("path", TEAM_ONLY_PAGES)
+def test_every_team_page_tells_a_stakeholder_it_is_the_teams(client, stakeholder, path):
+    client.force_login(stakeholder)
+    response = _ask(client, path)
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "This page is for the Incident Management Team." in text
+    assert '<a href="/portal/">' in text

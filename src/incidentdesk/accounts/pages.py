@@ -7,6 +7,8 @@
   exist is no secret, so saying it is not theirs reveals nothing;
 - an object the caller may not see, or that does not exist (the service raises NotFound):
   404, the same for both, so a reference reveals nothing;
+- signed in as the page's audience, but on a page of a role they do not have (a member on a
+  manager's page, `team_page_for`): 403 with the reason;
 - an object the caller sees but an action their role may not take (PermissionDenied): 403.
 
 The JSON API answers the same cases with 401, 403, 404 and 403 (`accounts.api_auth`,
@@ -32,6 +34,7 @@ View = Callable[..., HttpResponseBase]
 
 TEAM_ONLY = "This page is for the Incident Management Team."
 STAKEHOLDERS_ONLY = "This page is for the people who report incidents to the team."
+ROLE_MAY_NOT = "Your role may not use this page."
 
 
 def not_allowed(request: HttpRequest, detail: str) -> HttpResponse:
@@ -49,14 +52,21 @@ def _sign_in(request: HttpRequest) -> HttpResponseBase:
     return redirect_to_login(request.get_full_path())
 
 
-def _page(allowed: Callable[[Any], bool], refusal: str) -> Callable[[View], View]:
+def _page(
+    audience: str, checks: tuple[tuple[Callable[[Any], bool], str], ...]
+) -> Callable[[View], View]:
+    """The decorator of a page for `audience`: each check in turn, the first that fails
+    answers 403 with its refusal. The view is marked with its audience (`page_audience`), so
+    tests can find every page of each audience from the URL resolver."""
+
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return _sign_in(request)
-            if not allowed(request.user):
-                return not_allowed(request, refusal)
+            for allowed, refusal in checks:
+                if not allowed(request.user):
+                    return not_allowed(request, refusal)
             try:
                 return view(request, *args, **kwargs)
             except NotFound as exc:
@@ -64,13 +74,30 @@ def _page(allowed: Callable[[Any], bool], refusal: str) -> Callable[[View], View
             except PermissionDenied as exc:
                 return not_allowed(request, exc.detail)
 
+        wrapper.page_audience = audience  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
 
 
-team_page = _page(lambda user: user.is_team, TEAM_ONLY)
+def _is_team(user: Any) -> bool:
+    return bool(user.is_team)
+
+
+team_page = _page("team", ((_is_team, TEAM_ONLY),))
 """A page of the Incident Management Team's."""
 
-stakeholder_page = _page(lambda user: can(user, "portal.use"), STAKEHOLDERS_ONLY)
+stakeholder_page = _page(
+    "stakeholders", ((lambda user: can(user, "portal.use"), STAKEHOLDERS_ONLY),)
+)
 """A page of the stakeholder portal."""
+
+signed_in_page = _page("signed_in", ())
+"""A page for anyone signed in, team or stakeholder (their own preferences, tokens, security)."""
+
+
+def team_page_for(action: str, refusal: str = ROLE_MAY_NOT) -> Callable[[View], View]:
+    """A team page that also needs `action` of the caller's role (a manager's or an
+    administrator's page): a stakeholder is told it is the team's page, a team member whose
+    role may not is told `refusal`; both 403."""
+    return _page("team", ((_is_team, TEAM_ONLY), (lambda user: can(user, action), refusal)))

@@ -10,7 +10,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from incidentdesk.core.errors import Conflict, InvalidInput, NotFound
 
 from . import factors
 from .models import ApiToken, AuthenticatorApp, Passkey, RecoveryCode, SignInSession, User
+from .pages import signed_in_page
 from .services import (
     authenticator_enable,
     authenticator_remove,
@@ -94,7 +94,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login_verify.html", {"form": form}, status=200)
 
 
-@login_required
+@signed_in_page
 def account(request: HttpRequest) -> HttpResponse:
     """The person's sign-in methods, second factor and API tokens."""
     user = request.user
@@ -137,7 +137,7 @@ class SetupForm(forms.Form):
     )
 
 
-@login_required
+@signed_in_page
 @require_http_methods(["GET", "POST"])
 def authenticator_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -175,7 +175,7 @@ class PasswordConfirmForm(forms.Form):
     )
 
 
-@login_required
+@signed_in_page
 @require_POST
 def authenticator_delete(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -191,7 +191,7 @@ def authenticator_delete(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:account")
 
 
-@login_required
+@signed_in_page
 @require_POST
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -223,7 +223,7 @@ def _json_refusal(detail: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"detail": detail, "errors": []}, status=status)
 
 
-@login_required
+@signed_in_page
 @require_POST
 def passkey_create_options(request: HttpRequest) -> HttpResponse:
     from . import passkeys  # lazy: py_webauthn (5 MiB) loads only when passkeys are used
@@ -235,7 +235,7 @@ def passkey_create_options(request: HttpRequest) -> HttpResponse:
     return HttpResponse(options, content_type="application/json")
 
 
-@login_required
+@signed_in_page
 @require_POST
 def passkey_create(request: HttpRequest) -> HttpResponse:
     from . import passkeys  # lazy: py_webauthn (5 MiB) loads only when passkeys are used
@@ -267,7 +267,7 @@ def passkey_create(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"next": "/account/"})
 
 
-@login_required
+@signed_in_page
 @require_POST
 def passkey_delete(request: HttpRequest, passkey_id: int) -> HttpResponse:
     user = request.user
@@ -320,7 +320,7 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"next": landing(request, target)})
 
 
-@login_required
+@signed_in_page
 @require_POST
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     user = request.user
@@ -334,7 +334,7 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     return redirect("accounts:account")
 
 
-@login_required
+@signed_in_page
 @require_POST
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
     user = request.user

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -9,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -30,7 +27,7 @@ from incidentdesk.core.errors import (
 from . import factors
 from .forms import LoginForm, OrgCreateForm, TokenCreateForm, UserCreateForm
 from .models import ApiToken, Role, StakeholderOrg, User
-from .permissions import can
+from .pages import signed_in_page, team_page_for
 from .selectors import token_get_for, tokens_of
 from .services import (
     SignInRefused,
@@ -215,23 +212,8 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 # -- people (admin) ------------------------------------------------------------------------
 
 
-def _admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can(request.user, "user.manage"):
-            return render(
-                request,
-                "forbidden.html",
-                {"detail": "Only an administrator manages people."},
-                status=403,
-            )
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return render(request, "forbidden.html", {"detail": exc.detail}, status=403)
-
-    return wrapper
+ADMIN_ONLY = "Only an administrator manages people."
+_admin_only = team_page_for("user.manage", ADMIN_ONLY)
 
 
 def _people_page(
@@ -368,7 +350,7 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return render(request, "forbidden.html", {"detail": exc.detail}, status=403)
 
 
-@login_required
+@signed_in_page
 @require_GET
 def tokens(request: HttpRequest) -> HttpResponse:
     try:
@@ -383,7 +365,7 @@ def person_tokens(request: HttpRequest, user_id: int) -> HttpResponse:
     return _tokens_page(request, get_object_or_404(User, pk=user_id))
 
 
-@login_required
+@signed_in_page
 @require_POST
 def token_new(request: HttpRequest) -> HttpResponse:
     by: User = request.user  # type: ignore[assignment]
@@ -410,7 +392,7 @@ def token_new(request: HttpRequest) -> HttpResponse:
     return _tokens_page(request, by, form=form, status=422)
 
 
-@login_required
+@signed_in_page
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     by: User = request.user  # type: ignore[assignment]

@@ -3,18 +3,16 @@ the unsubscribe link. Thin: reads through selectors, writes through services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from incidentdesk.accounts.pages import signed_in_page, team_page, team_page_for
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
 from incidentdesk.incidents.kinds import trigger_label
@@ -27,31 +25,6 @@ from .models import Channel, ChannelKind, DeliveryState
 PAGE_SIZE = 100
 
 
-def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
-    return render(request, "comms/forbidden.html", {"detail": detail}, status=403)
-
-
-def page(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Logged in and allowed `action`; NotFound -> 404, PermissionDenied -> 403."""
-
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not can(request.user, action):
-                return _forbidden(request, "Your role may not use this page.")
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.detail) from None
-            except PermissionDenied as exc:
-                return _forbidden(request, exc.detail)
-
-        return wrapper
-
-    return decorate
-
-
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or default
     ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
@@ -61,7 +34,7 @@ def _back(request: HttpRequest, default: str) -> str:
 # -- an incident's communications -------------------------------------------------------------
 
 
-@page("comms.view")
+@team_page
 @require_http_methods(["GET", "POST"])
 def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
     """The incident's deliveries. Public updates are written in the composer: a wording
@@ -87,7 +60,7 @@ def incident_communications(request: HttpRequest, ref: str) -> HttpResponse:
     )
 
 
-@page("comms.retry")
+@team_page
 @require_POST
 def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -106,7 +79,7 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, default))
 
 
-@page("comms.deliveries")
+@team_page_for("comms.deliveries")
 def deliveries_admin(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state not in DeliveryState.values:
@@ -127,7 +100,7 @@ def deliveries_admin(request: HttpRequest) -> HttpResponse:
 # -- channels --------------------------------------------------------------------------------
 
 
-@page("channel.manage")
+@team_page_for("channel.manage")
 @require_http_methods(["GET", "POST"])
 def channels(request: HttpRequest) -> HttpResponse:
     form: dict[str, Any] = {"kind": "apprise", "audiences": ["team"]}
@@ -168,7 +141,7 @@ def channels(request: HttpRequest) -> HttpResponse:
     )
 
 
-@page("channel.manage")
+@team_page_for("channel.manage")
 @require_http_methods(["GET", "POST"])
 def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a channel's name, audiences or wording; a new URL replaces the stored one."""
@@ -218,7 +191,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@page("channel.manage")
+@team_page_for("channel.manage")
 @require_POST
 def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
@@ -240,7 +213,7 @@ def channel_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # -- preferences -----------------------------------------------------------------------------
 
 
-@page("preference.edit_own")
+@signed_in_page
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
@@ -290,7 +263,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
 
 
-@page("oncall.test_page")
+@team_page
 @require_POST
 def test_page(request: HttpRequest) -> HttpResponse:
     """Send oneself a test page on every paging channel, at once."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from incidentdesk.accounts.pages import ROLE_MAY_NOT, team_page, team_page_for
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core import clock
-from incidentdesk.core.errors import Conflict, DomainError, NotFound
+from incidentdesk.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from incidentdesk.policy.selectors import active_policy
 
 from . import feeds, selectors, services
@@ -31,12 +31,10 @@ def _local_input(value: str, tz: ZoneInfo) -> dt.datetime | None:
     return parsed.replace(tzinfo=tz) if parsed.utcoffset() is None else parsed
 
 
-@login_required
+@team_page
 @require_http_methods(["GET", "POST"])
 def oncall_page(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not can(user, "oncall.view"):
-        return render(request, "ingest/forbidden.html", status=403)
     error = ""
     if request.method == "POST":
         schedule = Schedule.objects.filter(pk=request.POST.get("schedule") or 0).first()
@@ -128,17 +126,15 @@ def _integrations(request: HttpRequest, **extra: object) -> HttpResponse:
     return render(request, "ingest/integrations.html", context, status=status)
 
 
-@login_required
+@team_page
 @require_http_methods(["GET", "POST"])
 def integrations_page(request: HttpRequest) -> HttpResponse:
     """The team's monitoring sources; a manager creates one here and sees its key once."""
     user = request.user
-    if not can(user, "integration.view"):
-        return render(request, "ingest/forbidden.html", status=403)
     if request.method == "GET":
         return _integrations(request)
     if not can(user, "integration.manage"):
-        return render(request, "ingest/forbidden.html", status=403)
+        raise PermissionDenied(ROLE_MAY_NOT)
     try:
         key, created = services.integration_create(
             by=user,  # type: ignore[arg-type]
@@ -154,13 +150,8 @@ def integrations_page(request: HttpRequest) -> HttpResponse:
     return _integrations(request, created=created, key=key)
 
 
-@login_required
+@team_page_for("integration.manage")
 @require_POST
 def integration_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    if not can(request.user, "integration.manage"):
-        return render(request, "ingest/forbidden.html", status=403)
-    try:
-        services.integration_revoke(by=request.user, integration_id=pk)  # type: ignore[arg-type]
-    except NotFound as exc:
-        raise Http404(exc.detail) from None
+    services.integration_revoke(by=request.user, integration_id=pk)  # type: ignore[arg-type]
     return redirect(reverse("oncall:integrations"))

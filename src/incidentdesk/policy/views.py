@@ -3,15 +3,14 @@ Every save is a new policy version, activated through `services.policy_activate_
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from incidentdesk.accounts.pages import team_page, team_page_for
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import Conflict, InvalidInput
 
@@ -24,31 +23,14 @@ from .selectors import active_policy
 ANY = "any"
 
 
-def _forbidden(request: HttpRequest, detail: str) -> HttpResponse:
-    return render(request, "forbidden.html", {"detail": detail}, status=403)
-
-
-def _needs(action: str):  # type: ignore[no-untyped-def]
-    def decorate(view):  # type: ignore[no-untyped-def]
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_team:  # type: ignore[union-attr]
-                return _forbidden(request, "This page is for the Incident Management Team.")
-            if not can(request.user, action):
-                return _forbidden(request, "Only a manager edits the guideline library.")
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
+EDIT_REFUSAL = "Only a manager edits the guideline library."
 
 
 def _key(severity: str | None) -> str:
     return severity or ANY
 
 
-@_needs("policy.view")
+@team_page
 @require_GET
 def guideline_list(request: HttpRequest) -> HttpResponse:
     version, policy = active_policy()
@@ -72,7 +54,7 @@ def guideline_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_needs("policy.view")
+@team_page
 @require_GET
 def guideline_coverage(request: HttpRequest) -> HttpResponse:
     """The manager's check that all guidelines are in place: which type and severity has a
@@ -183,19 +165,19 @@ def _render_editor(
     )
 
 
-@_needs("policy.edit")
+@team_page_for("policy.edit", EDIT_REFUSAL)
 @require_http_methods(["GET", "POST"])
 def guideline_new(request: HttpRequest) -> HttpResponse:
     return _editor(request, None)
 
 
-@_needs("policy.edit")
+@team_page_for("policy.edit", EDIT_REFUSAL)
 @require_http_methods(["GET", "POST"])
 def guideline_edit(request: HttpRequest, type_key: str, severity: str) -> HttpResponse:
     return _editor(request, (type_key, None if severity == ANY else severity))
 
 
-@_needs("policy.edit")
+@team_page_for("policy.edit", EDIT_REFUSAL)
 @require_http_methods(["GET", "POST"])
 def guideline_delete(request: HttpRequest, type_key: str, severity: str) -> HttpResponse:
     """Asks first (GET), deletes on the confirming POST."""

@@ -8,13 +8,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from incidentdesk.accounts.models import StakeholderOrg, User
-from incidentdesk.accounts.pages import stakeholder_page, team_page
+from incidentdesk.accounts.pages import signed_in_page, stakeholder_page, team_page
 from incidentdesk.accounts.permissions import can
 from incidentdesk.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from incidentdesk.incidents import services as incidents
@@ -277,7 +276,7 @@ def join(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@signed_in_page
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     try:
         return selectors.attachment_download(_user(request), attachment_id)

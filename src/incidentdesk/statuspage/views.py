@@ -9,15 +9,15 @@ from functools import wraps
 from typing import cast
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from incidentdesk.accounts.models import User
+from incidentdesk.accounts.pages import team_page
 from incidentdesk.accounts.permissions import can
-from incidentdesk.core.errors import DomainError, NotFound, PermissionDenied
+from incidentdesk.core.errors import DomainError, NotFound
 from incidentdesk.incidents.selectors import incident_get_for, policy_for
 
 from . import public, selectors, services, subscriptions
@@ -350,26 +350,13 @@ def _message(request: HttpRequest, title: str, text: str, status: int = 200) -> 
 
 
 def _user(request: HttpRequest) -> User:
-    """The signed-in user (the pages below are behind login_required)."""
+    """The signed-in user (the pages below are behind team_page)."""
     return cast(User, request.user)
 
 
-def _require_team(request: HttpRequest) -> None:
-    if not can(request.user, "statuspage.publish"):
-        raise PermissionDenied("The status page is managed by the Incident Management Team.")
-
-
-def _denied(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return render(request, "statuspage/manage_denied.html", {"detail": exc.detail}, status=403)
-
-
-@login_required
+@team_page
 @require_http_methods(["GET", "POST"])
 def manage(request: HttpRequest) -> HttpResponseBase:
-    try:
-        _require_team(request)
-    except PermissionDenied as exc:
-        return _denied(request, exc)
     error: DomainError | None = None
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -431,14 +418,11 @@ def _manage_action(request: HttpRequest, action: str) -> None:
         raise NotFound(f"Unknown action {action!r}.")
 
 
-@login_required
+@team_page
 @require_http_methods(["GET", "POST"])
 def manage_incident(request: HttpRequest, ref: str) -> HttpResponseBase:
     try:
-        _require_team(request)
         found = incident_get_for(_user(request), ref)
-    except PermissionDenied as exc:
-        return _denied(request, exc)
     except NotFound:
         raise Http404(f"No incident {ref}.") from None
     error: DomainError | None = None

@@ -6,25 +6,20 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from incidentdesk.accounts.models import User
-from incidentdesk.accounts.permissions import can
+from incidentdesk.accounts.pages import team_page
 from incidentdesk.comms.updates import TEMPLATES_BY_KEY, UPDATE_TEMPLATES, fill, public_title
-from incidentdesk.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from incidentdesk.core.errors import Conflict, DomainError, NotFound
 from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents.models import Incident, PublicStatus
 from incidentdesk.incidents.selectors import incident_get_for
 
 from . import selectors, services
 from .models import IncidentComponent
-
-
-def _denied(request: HttpRequest, detail: str) -> HttpResponse:
-    return render(request, "statuspage/manage_denied.html", {"detail": detail}, status=403)
 
 
 def _form(incident: Incident, data: QueryDict | None, template: str) -> dict[str, Any]:
@@ -67,12 +62,10 @@ def _rows(form: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@login_required
+@team_page
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest, ref: str) -> HttpResponse:
     user = cast(User, request.user)
-    if not can(user, "incident.post_update"):
-        return _denied(request, "Public updates are written by the Incident Management Team.")
     try:
         incident = incident_get_for(user, ref)
     except NotFound:
@@ -99,8 +92,6 @@ def compose(request: HttpRequest, ref: str) -> HttpResponse:
                 return redirect("statuspage-team:compose", ref=incident.ref)
             previews = services.incident_communicate_preview(**arguments)
             form["body"] = arguments["body"]
-        except PermissionDenied as exc:
-            return _denied(request, exc.detail)
         except DomainError as exc:
             errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
             status = 409 if isinstance(exc, Conflict) else 200
