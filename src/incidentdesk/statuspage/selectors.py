@@ -93,17 +93,24 @@ def page_state() -> tuple[str, dt.datetime]:
     """(version, changed_at) of everything the page shows. Read on every public request, so
     by one plain SELECT: the ORM's query building would cost more than the rest of a cached
     response."""
+    _, version, changed = page_epoch()
+    return version, changed
+
+
+def page_epoch() -> tuple[int, str, dt.datetime]:
+    """(epoch, version, changed_at): the epoch is the count of changes, which only grows, so
+    of two readings the one with the higher epoch is the newer."""
     with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL)
         row = cursor.fetchone()
     if row is None:
-        return "0", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        return 0, "0", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     changed = row[2]
     if isinstance(changed, str):
         changed = dt.datetime.fromisoformat(changed)
     if changed.tzinfo is None:
         changed = changed.replace(tzinfo=dt.UTC)
-    return f"{row[0]}{row[1]}", changed
+    return int(row[0]), f"{row[0]}{row[1]}", changed
 
 
 @shared
