@@ -358,8 +358,6 @@ def preview_for(incident: Incident, entry: TimelineEntry, audience: str) -> Prev
         return None
     people = _people(incident, audience)
     name = people[0].display_name if people else "(the stakeholder's name)"
-    context = _context(
-        incident_context(incident, policy), entry, external=True, name=name, unsubscribe=True
-    )
+    context = _context(_Base(incident, policy), entry, external=True, name=name, unsubscribe=True)
     subject, body = render(rules[0].template, context)
     return Preview(subject, body, len(people))
