@@ -124,7 +124,8 @@ def prepare(*, root: Path | None = None, force: bool = False) -> bool:
         # no transaction around the render: on SQLite it would hold the writers' lock for it.
         # A change committed meanwhile has bumped the version past the one read here, so its
         # own preparation (waiting for this lock) renders again.
-        with selectors.one_reading():
+        # one moment for every output: the page and the permalinks read the same week once
+        with selectors.one_reading(), clock.frozen(clock.now()):
             epoch, version, modified, today = _stamp()
             if _is_older(epoch, today, old):
                 return False
