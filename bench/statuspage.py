@@ -203,6 +203,8 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        # a line a request on the console would cost the server more than its answer
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -10,6 +10,15 @@ from incidentdesk.policy.services import policy_sync_from_file
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _front_rendered_inline():
+    # a test's own transaction is invisible to the front's renderer thread: in-process, a
+    # change is rendered before its call returns (`incidentdesk serve` tests the thread)
+    from django.conf import settings
+
+    settings.STATUSPAGE_RENDER_INLINE = True
+
+
 @pytest.fixture(autouse=True)
 def _policy(db):
     policy_sync_from_file()

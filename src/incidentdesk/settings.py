@@ -365,6 +365,9 @@ STATUSPAGE_PREPARE = _env_bool("INCIDENTDESK_STATUSPAGE_PREPARE", True)
 STATUSPAGE_PUBLIC_DIR = Path(
     os.environ.get("INCIDENTDESK_STATUSPAGE_PUBLIC_DIR") or DATA_DIR / "public"
 )
+# A change is rendered into the front by a thread of the process that made it, off the
+# request's path. True: before the change's call returns (the in-process tests).
+STATUSPAGE_RENDER_INLINE = False
 # Subscription requests accepted from one client (IP address) an hour.
 STATUSPAGE_SUBSCRIBE_PER_HOUR = int(
     os.environ.get("INCIDENTDESK_STATUSPAGE_SUBSCRIBE_PER_HOUR", "10")

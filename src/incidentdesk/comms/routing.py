@@ -7,6 +7,7 @@ subscribers; internal notes are no trigger at all.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -58,7 +59,7 @@ def plan(
     incident: Incident, entry: TimelineEntry, rules: list[NotificationRule], policy: Policy
 ) -> list[Delivery]:
     planned: dict[str, Delivery] = {}
-    base = incident_context(incident, policy)
+    base = _Base(incident, policy)
     people = {a: _people(incident, a) for rule in rules for a in rule.audiences}
     known = _Known.load([u for users in people.values() for u in users])
     for rule in rules:
@@ -98,7 +99,7 @@ def _plan_person(
     rule: NotificationRule,
     audience: str,
     user: User,
-    base: dict[str, Any],
+    base: _Base,
     known: _Known,
 ) -> None:
     external = not user.is_team
@@ -148,7 +149,7 @@ def _plan_channels(
     incident: Incident,
     entry: TimelineEntry,
     rule: NotificationRule,
-    base: dict[str, Any],
+    base: _Base,
 ) -> None:
     kinds = [c for c in rule.channels if c in (ChannelKind.WEBHOOK, ChannelKind.APPRISE)]
     if not kinds:
@@ -267,6 +268,19 @@ class _Known:
 # -- what a template may say --------------------------------------------------------------
 
 
+class _Base:
+    """The incident's part of every message's context: read once, and only when a message is
+    planned (most entries' rules find no one to tell)."""
+
+    def __init__(self, incident: Incident, policy: Policy) -> None:
+        self.incident = incident
+        self.policy = policy
+
+    @functools.cached_property
+    def context(self) -> dict[str, Any]:
+        return incident_context(self.incident, self.policy)
+
+
 def incident_context(incident: Incident, policy: Policy) -> dict[str, Any]:
     severity = incident.severity or None
     sev = policy.severities.get(severity or policy.intake.assumed_severity)
@@ -292,7 +306,7 @@ def incident_context(incident: Incident, policy: Policy) -> dict[str, Any]:
 
 
 def _context(
-    base: dict[str, Any],
+    base: _Base,
     entry: TimelineEntry,
     *,
     external: bool,
@@ -300,15 +314,15 @@ def _context(
     unsubscribe: bool = False,
 ) -> dict[str, Any]:
     """Internal readers get the whole entry; stakeholders only what was written for them."""
-    context = dict(base)
-    incident = dict(base["incident"])
+    context = dict(base.context)
+    incident = dict(base.context["incident"])
     if external:
         incident["assignee"] = ""
         incident["url"] = incident["portal_url"]
         # what of the entry was written for stakeholders is declared with its kind
         shown = entry_view(entry, Audience.STAKEHOLDERS)
         data = shown.data if shown is not None else {}
-        context["entry"] = {"kind": entry.kind, "actor": base["org"]["team"], "data": data}
+        context["entry"] = {"kind": entry.kind, "actor": context["org"]["team"], "data": data}
     else:
         context["entry"] = {"kind": entry.kind, "actor": entry.actor_label, "data": entry.data}
     if entry.kind == "public_update":
@@ -344,8 +358,6 @@ def preview_for(incident: Incident, entry: TimelineEntry, audience: str) -> Prev
         return None
     people = _people(incident, audience)
     name = people[0].display_name if people else "(the stakeholder's name)"
-    context = _context(
-        incident_context(incident, policy), entry, external=True, name=name, unsubscribe=True
-    )
+    context = _context(_Base(incident, policy), entry, external=True, name=name, unsubscribe=True)
     subject, body = render(rules[0].template, context)
     return Preview(subject, body, len(people))

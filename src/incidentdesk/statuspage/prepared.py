@@ -9,7 +9,14 @@ URLs before Django is called, and a reverse proxy can serve the directory itself
 
 Files are renamed into place, compressed copies before the file itself and the manifest last;
 one preparation runs at a time on a machine (a lock file), and each reads the page's version
-inside that lock, so the last one to finish has read the newest committed state."""
+inside that lock, so the last one to finish has read the newest committed state. The manifest
+carries the page's epoch (its count of changes): a preparation that read an older state than
+the one already prepared writes nothing.
+
+A change is rendered off the path of the request or task that made it: `changed` hands the work
+to the process's `Renderer`, one thread that renders once per burst of changes and again only
+if one came during its render, so it always ends with the newest. Until a preparation's
+manifest is in place, the previous bytes are served."""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import gzip
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime
@@ -27,6 +35,7 @@ from typing import Any
 
 import brotli
 from django.conf import settings
+from django.db import connections
 
 from incidentdesk.core import clock
 
@@ -65,20 +74,29 @@ def _locked(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _stamp() -> tuple[str, dt.datetime, str]:
-    """The page's version, its Last-Modified and today's date (the uptime bars move on at
-    midnight): the name of what the front shows."""
-    version, changed_at = selectors.page_state()
+def _stamp() -> tuple[int, str, dt.datetime, str]:
+    """The page's epoch and version, its Last-Modified and today's date (the uptime bars move
+    on at midnight): the name of what the front shows."""
+    epoch, version, changed_at = selectors.page_epoch()
     today = clock.now().date()
     midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
-    return version, max(changed_at, midnight), today.isoformat()
+    return epoch, version, max(changed_at, midnight), today.isoformat()
 
 
 def is_current(manifest: dict[str, Any] | None) -> bool:
     if manifest is None:
         return False
-    version, _, today = _stamp()
+    _, version, _, today = _stamp()
     return bool(manifest.get("version") == version and manifest.get("date") == today)
+
+
+def _is_older(epoch: int, today: str, manifest: dict[str, Any] | None) -> bool:
+    """Whether a reading of `epoch` on `today` is older than what `manifest` shows. On
+    another day it is not: the uptime bars are the day's (and a clock set back must not stop
+    the front)."""
+    if manifest is None or manifest.get("date") != today:
+        return False
+    return epoch < int(manifest.get("epoch", 0))
 
 
 def compressed(body: bytes) -> dict[str, bytes]:
@@ -95,7 +113,8 @@ def compressed(body: bytes) -> dict[str, bytes]:
 def prepare(*, root: Path | None = None, force: bool = False) -> bool:
     """Render the front into `root` unless it already shows the page's current version and
     date (or `force`). Returns whether it rendered. Files whose bytes did not change are left
-    as they are; files of outputs no longer public (a withdrawn incident) are removed."""
+    as they are; files of outputs no longer public (a withdrawn incident) are removed. Never
+    replaces a front made from a newer state than the one it reads."""
     root = root or public_dir()
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
@@ -105,10 +124,14 @@ def prepare(*, root: Path | None = None, force: bool = False) -> bool:
         # no transaction around the render: on SQLite it would hold the writers' lock for it.
         # A change committed meanwhile has bumped the version past the one read here, so its
         # own preparation (waiting for this lock) renders again.
-        with selectors.one_reading():
-            version, modified, today = _stamp()
+        # one moment for every output: the page and the permalinks read the same week once
+        with selectors.one_reading(), clock.frozen(clock.now()):
+            epoch, version, modified, today = _stamp()
+            if _is_older(epoch, today, old):
+                return False
             files = {out.url: _write(root, out, old) for out in outputs(full=False)}
         manifest = {
+            "epoch": epoch,
             "version": version,
             "date": today,
             "modified": format_datetime(modified.astimezone(dt.UTC), usegmt=True),
@@ -154,6 +177,74 @@ def refresh() -> bool:
     if not settings.STATUSPAGE_PREPARE or not (public_dir() / MANIFEST).exists():
         return False
     return prepare()
+
+
+class Renderer:
+    """This process's renderer of the front: one thread at most, started by a change and gone
+    when no change is waiting. Changes that come while it renders are rendered together once
+    it is done, so a burst of changes costs two renders, the last of which shows the newest.
+    The thread is not a daemon: a process that exits waits for the render in hand."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = False
+        self._thread: threading.Thread | None = None
+        self.renders = 0
+
+    def request(self) -> None:
+        with self._lock:
+            self._pending = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="front-renderer")
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while self._take():
+                try:
+                    if refresh():
+                        self.renders += 1
+                except Exception:
+                    # the previous front stays served; the periodic refresh tries again
+                    log.exception("the public front could not be prepared")
+        except BaseException:
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+            raise
+        finally:
+            connections.close_all()  # this thread's own
+
+    def _take(self) -> bool:
+        """Whether a change waits; if none does, this thread is done (decided under the lock
+        `request` takes, so a change is never left with no thread to render it)."""
+        with self._lock:
+            if self._pending:
+                self._pending = False
+                return True
+            self._thread = None
+            return False
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Return once the renders asked for so far are done (tests, a process stopping)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+renderer = Renderer()
+
+
+def changed() -> None:
+    """A change the public page shows has committed (`page_bump`'s on-commit hook): the
+    renderer prepares the front, unless STATUSPAGE_RENDER_INLINE asks for it before this
+    returns (the in-process tests, whose uncommitted data another thread cannot read)."""
+    if not settings.STATUSPAGE_PREPARE or not (public_dir() / MANIFEST).exists():
+        return
+    if getattr(settings, "STATUSPAGE_RENDER_INLINE", False):
+        refresh()
+    else:
+        renderer.request()
 
 
 def prepare_for_serve(**_: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from incidentdesk.core import clock
 from incidentdesk.incidents import lifecycle
@@ -93,17 +93,26 @@ def page_state() -> tuple[str, dt.datetime]:
     """(version, changed_at) of everything the page shows. Read on every public request, so
     by one plain SELECT: the ORM's query building would cost more than the rest of a cached
     response."""
+    _, version, changed = page_epoch()
+    return version, changed
+
+
+@shared
+def page_epoch() -> tuple[int, str, dt.datetime]:
+    """(epoch, version, changed_at): the epoch is the count of changes, which only grows, so
+    of two readings the one with the higher epoch is the newer. Within `one_reading` it is
+    read once, so every output of a preparation names the same state."""
     with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL)
         row = cursor.fetchone()
     if row is None:
-        return "0", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        return 0, "0", dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     changed = row[2]
     if isinstance(changed, str):
         changed = dt.datetime.fromisoformat(changed)
     if changed.tzinfo is None:
         changed = changed.replace(tzinfo=dt.UTC)
-    return f"{row[0]}{row[1]}", changed
+    return int(row[0]), f"{row[0]}{row[1]}", changed
 
 
 @shared
@@ -270,6 +279,7 @@ def incident_by_public_id(public_id: str) -> PublicIncident | None:
     return found[0] if found else None
 
 
+@shared
 def incidents_between(start: dt.datetime, end: dt.datetime) -> list[PublicIncident]:
     qs = public_publications().filter(published_at__gte=start, published_at__lt=end)
     return public_incidents(qs.order_by("-published_at", "-pk"))
@@ -359,18 +369,23 @@ def uptime_views(items: list[Component], *, days: int = UPTIME_DAYS) -> dict[int
         "at", "id"
     ):
         by_component[change.component_id].append((change.at, change.status))
-    views: dict[int, ComponentView] = {}
-    for component in items:
-        before = (
-            ComponentStatusChange.objects.filter(component=component, at__lt=start)
-            .order_by("-at", "-id")
-            .values_list("status", flat=True)
-            .first()
+    # each component's status when the window opens: its last change before it, one query
+    last_before = (
+        ComponentStatusChange.objects.filter(component=OuterRef("pk"), at__lt=start)
+        .order_by("-at", "-id")
+        .values("status")[:1]
+    )
+    before = dict(
+        Component.objects.filter(pk__in=list(by_component))
+        .annotate(before=Subquery(last_before))
+        .values_list("pk", "before")
+    )
+    return {
+        component.pk: _uptime(
+            component, before.get(component.pk), by_component[component.pk], start, now, days
         )
-        views[component.pk] = _uptime(
-            component, before, by_component[component.pk], start, now, days
-        )
-    return views
+        for component in items
+    }
 
 
 def _uptime(

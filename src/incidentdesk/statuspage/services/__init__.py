@@ -429,8 +429,9 @@ def _public_status(value: str) -> str:
 # -- reacting to what happens on incidents -----------------------------------------------------
 
 REVIEW_PUBLISHED = ("review_published", "postmortem_published")
-# entries that change nothing the public page shows
-QUIET_KINDS = frozenset({"note", "delivered", "delivery_failed", "review_commented"})
+# entries that change nothing the public page shows; a new report has no publication and no
+# component yet (each is linked by an action, and an entry, of its own)
+QUIET_KINDS = frozenset({"note", "delivered", "delivery_failed", "review_commented", "reported"})
 
 
 def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any) -> None:

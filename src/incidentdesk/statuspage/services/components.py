@@ -37,7 +37,7 @@ BODY_MAX = 5000
 def page_bump() -> None:
     """Mark everything the public page shows as changed. Call inside the changing transaction:
     a rolled-back change leaves the version alone. Once it commits, the prepared public front
-    is rendered again (in this process: the change is served by the time its request ends)."""
+    is rendered again: in a serving process by its renderer, off the request's path."""
     now = clock.now()
     token = secrets.token_hex(8)
     updated = PageState.objects.filter(pk=1).update(
@@ -48,7 +48,7 @@ def page_bump() -> None:
             pk=1, defaults={"version": 2, "changed_at": now, "token": token}
         )
     cache.forget()
-    transaction.on_commit(prepared.refresh, robust=True)
+    transaction.on_commit(prepared.changed, robust=True)
 
 
 def component_get(component_id: int | str) -> Component:
