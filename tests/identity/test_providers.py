@@ -7,15 +7,12 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from django.test import Client
 
-from incidentdesk.accounts import provider_services, sso
+from incidentdesk.accounts import provider_services
 from incidentdesk.accounts.models import ExternalIdentity, IdentityProvider, User
 from incidentdesk.core import crypto
 from incidentdesk.core.errors import Conflict
@@ -23,18 +20,8 @@ from incidentdesk.core.models import AuditEntry
 from incidentdesk.incidents.services import incident_report
 
 from .conftest import configure
-from .providers import CLIENT_ID, CLIENT_SECRET, ForgedProvider, NodeProvider
+from .providers import CLIENT_ID, CLIENT_SECRET, ForgedProvider
 from .test_sso import _to_callback, sign_in
-
-CONTOSO_PEOPLE: dict[str, dict[str, Any]] = {
-    "carla": {
-        "email": "carla@contoso.example",
-        "email_verified": True,
-        "name": "Carla Contoso",
-        "groups": ["it-support"],
-    },
-    "nobody": {"email": "nobody@contoso.example", "email_verified": True, "groups": []},
-}
 
 
 def form(at: str, **changes: str) -> dict[str, str]:
@@ -57,18 +44,6 @@ def admin_client(admin: User) -> Client:
     client = Client()
     client.force_login(admin)
     return client
-
-
-@pytest.fixture
-def contoso_idp(live_server, settings, tmp_path: Path) -> Iterator[NodeProvider]:
-    """The stakeholder organisation's own provider, registered for the `contoso` callback."""
-    settings.BASE_URL = live_server.url
-    provider = NodeProvider(
-        f"{live_server.url}/login/sso/contoso/callback", CONTOSO_PEOPLE, tmp_path
-    )
-    with provider.running():
-        yield provider
-    sso._client.cache_clear()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -283,7 +258,11 @@ def existing(db, admin, settings) -> IdentityProvider:
         return provider_services.provider_create(
             by=admin,
             data=provider_services.ProviderInput(
-                name="Contoso SSO", issuer=idp.issuer, client_id="id", role_map="s=member"
+                name="Contoso SSO",
+                issuer=idp.issuer,
+                client_id="id",
+                client_secret="s3cret",
+                role_map="s=member",
             ),
         )
 
@@ -354,3 +333,10 @@ def _conflict(admin: User, issuer: str) -> str:
             None,
         )
     return str(refused.value.errors[0].message)
+
+
+def test_a_secret_stored_under_another_key_says_so_at_sign_in(existing, settings):
+    settings.SECRET_KEY = "a restore without the backup's passphrase"
+    answer = Client().get(f"/login/sso/{existing.slug}/")
+    assert answer.status_code == 503
+    assert "An administrator must enter the secret again." in answer.content.decode()

@@ -81,7 +81,7 @@ class ProviderForm(forms.Form):
     name = forms.CharField(
         label="Button name",
         max_length=60,
-        help_text='People see "Sign in with <name>", e.g. Contoso SSO.',
+        help_text="The sign-in button reads Sign in with this name, e.g. Contoso SSO.",
     )
     slug = forms.CharField(
         label="Short name (in the callback address)",
@@ -94,8 +94,8 @@ class ProviderForm(forms.Form):
         label="Issuer URL",
         max_length=255,
         widget=forms.URLInput(attrs={"placeholder": "https://sso.example.com/realms/company"}),
-        help_text="Its discovery document is read from <issuer>/.well-known/openid-configuration"
-        " when you save.",
+        help_text="Its discovery document (the issuer followed by"
+        " /.well-known/openid-configuration) is read when you save.",
     )
     client_id = forms.CharField(label="Client ID", max_length=255)
     client_secret = forms.CharField(
