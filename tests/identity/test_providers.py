@@ -180,7 +180,9 @@ def _refused(client: Client, data: dict[str, str]) -> str:
     assert answer.status_code == 422, answer.status_code
     assert not IdentityProvider.objects.exists()
     assert AuditEntry.objects.count() == before
-    return answer.content.decode()
+    text = answer.content.decode()
+    assert CLIENT_SECRET not in text  # a refused form does not echo the secret either
+    return text
 
 
 def test_an_issuer_without_a_discovery_document_is_refused_with_its_reason(db, admin):
