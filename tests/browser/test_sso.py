@@ -14,7 +14,9 @@ from .conftest import screenshot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _sign_in_with_provider(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in_with_provider(  # type: ignore[no-untyped-def]
+    page, base: str, login: str, button: str = "Sign in with Company SSO"
+) -> None:
     # The test provider's own sign-in page asks for a web font and a favicon; no company's
     # provider page is ours to judge, and this machine has no way out.
     page.route(
@@ -23,7 +25,7 @@ def _sign_in_with_provider(page, base: str, login: str) -> None:  # type: ignore
     )
     page.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
     page.goto(f"{base}/login/")
-    page.get_by_role("link", name="Sign in with Company SSO").click()
+    page.get_by_role("link", name=button).click()
     page.locator("input[name=login]").fill(login)
     page.locator("input[name=password]").fill("any password")
     page.get_by_role("button", name="Sign-in").click()

@@ -11,6 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from incidentdesk.accounts.models import IdentityProvider
+from incidentdesk.accounts.provider_services import ProviderInput, provider_create
 from incidentdesk.comms import services as comms
 from incidentdesk.comms.models import Channel, Delivery, Preference
 from incidentdesk.core import crypto
@@ -24,8 +26,10 @@ from incidentdesk.portal.models import Attachment
 
 from ..comms.conftest import http_receiver, run_worker  # noqa: F401
 from ..comms.test_webhook_apprise import verify_standard_webhook
+from ..identity.providers import ForgedProvider
 
 PASSPHRASE = "correct horse battery staple"
+IDP_SECRET = "contoso-idp-s3cret"
 PNG = b"\x89PNG\r\n\x1a\n" + b"screenshot" * 50
 
 
@@ -118,8 +122,8 @@ def passphrase_file(tmp_path):
 
 @pytest.fixture
 def with_secrets(admin, manager, member, stakeholder, http_receiver):  # noqa: F811
-    """A webhook channel (URL and signing secret), a personal chat URL, and an incident whose
-    categorization queued deliveries to both."""
+    """A webhook channel (URL and signing secret), a personal chat URL, an identity provider's
+    client secret, and an incident whose categorization queued deliveries to both."""
     url, _ = http_receiver
     channel, secret = comms.channel_create(
         by=admin,
@@ -129,6 +133,17 @@ def with_secrets(admin, manager, member, stakeholder, http_receiver):  # noqa: F
         audiences=["stakeholders"],
     )
     comms.preference_set(by=manager, muted=[], apprise_url="json://127.0.0.1:9/chat?token=t0k")
+    with ForgedProvider("honest").running() as idp:  # its discovery document, when it is added
+        provider_create(
+            by=admin,
+            data=ProviderInput(
+                name="Contoso SSO",
+                issuer=idp.issuer,
+                client_id="incidentdesk",
+                client_secret=IDP_SECRET,
+                role_map="contoso-staff=stakeholder:Contoso",
+            ),
+        )
     incident = incidents.incident_report(by=stakeholder, title="Tills cannot sync")
     incidents.incident_categorize(
         by=member, incident=incident, type="functionality", severity="P1", impact="all", reason="r"
@@ -168,6 +183,7 @@ def test_restore_on_a_new_machine_re_encrypts_every_secret_and_holds_the_queue(
     assert "the secrets' keys sealed with the passphrase" in out
     with zipfile.ZipFile(archive) as z:
         sealed = z.read("keys.json").decode()
+        assert IDP_SECRET not in z.read("data.json").decode()
     assert settings.SECRET_KEY not in sealed and "comms" not in sealed
 
     call_command("flush", interactive=False, verbosity=0)
@@ -180,6 +196,7 @@ def test_restore_on_a_new_machine_re_encrypts_every_secret_and_holds_the_queue(
     assert crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
     pref = Preference.objects.get(user=manager)
     assert crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
+    assert crypto.decrypt(IdentityProvider.objects.get().client_secret_encrypted) == IDP_SECRET
     held = AuditEntry.objects.get(kind="deliveries_held")
     assert held.data == {"count": len(queued), "source": "restore"}
 
@@ -225,6 +242,7 @@ def test_a_backup_without_keys_restores_and_names_what_cannot_be_decrypted(
     _, err = _run("restore", str(archive))
     assert "channels 'Northwind hook'" in err
     assert f"the own chat URLs of {manager.email}" in err
+    assert "the client secrets of the identity providers 'Contoso SSO'" in err
     assert Incident.objects.count() == 1
     with pytest.raises(ValueError, match="cannot decrypt"):
         crypto.decrypt(Channel.objects.get().url_encrypted)
@@ -244,6 +262,7 @@ def test_rotating_the_secret_key_keeps_every_secret(
 
     settings.SECRET_KEY_FALLBACKS = []
     assert crypto.decrypt(Channel.objects.get().secret_encrypted) == secret
+    assert crypto.decrypt(IdentityProvider.objects.get().client_secret_encrypted) == IDP_SECRET
     pref = Preference.objects.get(user=manager)
     assert crypto.decrypt(pref.apprise_url_encrypted) == "json://127.0.0.1:9/chat?token=t0k"
     _run("secrets", "check")

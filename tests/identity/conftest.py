@@ -38,6 +38,16 @@ PEOPLE: dict[str, dict[str, Any]] = {
     },
 }
 
+CONTOSO_PEOPLE: dict[str, dict[str, Any]] = {
+    "carla": {
+        "email": "carla@contoso.example",
+        "email_verified": True,
+        "name": "Carla Contoso",
+        "groups": ["it-support"],
+    },
+    "nobody": {"email": "nobody@contoso.example", "email_verified": True, "groups": []},
+}
+
 
 def configure(settings: Any, *, issuer: str, base_url: str) -> None:
     settings.OIDC_ISSUER = issuer
@@ -57,5 +67,17 @@ def node_provider(settings, live_server, tmp_path: Path) -> Iterator[NodeProvide
     provider = NodeProvider(f"{live_server.url}/login/sso/callback", PEOPLE, tmp_path)
     with provider.running():
         configure(settings, issuer=provider.issuer, base_url=live_server.url)
+        yield provider
+    sso._client.cache_clear()
+
+
+@pytest.fixture
+def contoso_idp(live_server, settings, tmp_path: Path) -> Iterator[NodeProvider]:
+    """The stakeholder organisation's own provider, registered for the `contoso` callback."""
+    settings.BASE_URL = live_server.url
+    provider = NodeProvider(
+        f"{live_server.url}/login/sso/contoso/callback", CONTOSO_PEOPLE, tmp_path
+    )
+    with provider.running():
         yield provider
     sso._client.cache_clear()

@@ -55,7 +55,8 @@ class NodeProvider:
     def __init__(self, redirect_uri: str, people: dict[str, dict[str, Any]], tmp: Path) -> None:
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
-        self.people_file = tmp / "people.json"
+        # two providers may run side by side, each with its own people
+        self.people_file = tmp / f"people-{self.port}.json"
         self.set_people(people)
         self.redirect_uri = redirect_uri
 

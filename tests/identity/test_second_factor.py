@@ -14,6 +14,8 @@ from incidentdesk.accounts.models import AuthenticatorApp, RecoveryCode
 from incidentdesk.accounts.security_views import SETUP_SECRET
 from incidentdesk.core import clock, crypto
 from incidentdesk.core.models import AuditEntry
+from incidentdesk.policy.loader import DEFAULT_POLICY_PATH
+from incidentdesk.policy.services import policy_activate_text
 from tests.conftest import PASSWORD
 
 START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
@@ -154,3 +156,25 @@ def test_a_session_from_before_the_app_must_sign_in_again(member, settings, froz
     enrol(first, member.email)
     answer = second.get("/")
     assert answer.status_code == 302 and answer["Location"].startswith("/login/")
+
+
+def test_the_policy_requires_a_second_factor_of_the_roles_it_names(
+    manager, member, settings, frozen
+):
+    """`[identity] require_second_factor` in the policy, the setting off: the roles it names
+    need a second factor, the others do not; the setting on requires it of every team role."""
+    settings.REQUIRE_SECOND_FACTOR = False
+    text = DEFAULT_POLICY_PATH.read_text() + '\n[identity]\nrequire_second_factor = ["manager"]\n'
+    policy_activate_text(by=manager, text=text, source="second factor for managers")
+
+    managers, members = Client(), Client()
+    password_step(managers, manager.email)
+    password_step(members, member.email)
+    answer = managers.get("/")
+    assert answer.status_code == 302 and answer["Location"] == "/account/"
+    assert b"Your team requires a second factor" in managers.get("/account/").content
+    assert members.get("/").status_code == 200
+    assert b"Your team requires a second factor" not in members.get("/account/").content
+
+    settings.REQUIRE_SECOND_FACTOR = True  # either one requires it
+    assert members.get("/")["Location"] == "/account/"

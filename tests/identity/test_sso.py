@@ -20,9 +20,11 @@ from .providers import ForgedProvider
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _to_callback(session: requests.Session, base: str, login: str) -> str:
-    """Start at the sign-in button, sign in at the provider; the URL it sends the browser to."""
-    page = session.get(f"{base}/login/sso/")
+def _to_callback(
+    session: requests.Session, base: str, login: str, start: str = "/login/sso/"
+) -> str:
+    """Start at a sign-in button, sign in at the provider; the URL it sends the browser to."""
+    page = session.get(f"{base}{start}")
     assert page.status_code == 200, page.text
     action = re.search(r'action="([^"]+)"', page.text)
     assert action, page.text
@@ -40,9 +42,9 @@ def _to_callback(session: requests.Session, base: str, login: str) -> str:
     raise AssertionError(f"the provider did not send us back: {answer.status_code} {answer.text}")
 
 
-def sign_in(base: str, login: str) -> requests.Response:
+def sign_in(base: str, login: str, start: str = "/login/sso/") -> requests.Response:
     session = requests.Session()
-    return session.get(_to_callback(session, base, login))
+    return session.get(_to_callback(session, base, login, start))
 
 
 def test_the_manager_and_the_member_land_with_their_roles(node_provider, live_server):

@@ -349,3 +349,33 @@ def test_escalation_follows_the_severity_and_the_source():
     assert policy.escalation_for("P3", "alert").name == "Working hours"
     assert policy.escalation_for(None, "alert").name == "Page now"  # assumed P2
     assert policy.escalation_for("P1", "portal") is None
+
+
+# -- [identity] ---------------------------------------------------------------------------------
+
+
+def test_a_second_factor_is_required_of_team_roles_only(tmp_path):
+    def roles(*names: str):
+        def change(d: dict[str, Any]) -> None:
+            d["identity"] = {"require_second_factor": list(names)}
+
+        return change
+
+    policy = loader.parse(edited(roles("manager", "member")))
+    assert policy.identity.require_second_factor == ["manager", "member"]
+    assert loader.parse(DEFAULT_TEXT).identity.require_second_factor == []
+
+    _, err = check(tmp_path, edited(roles("manager", "stakeholder")))
+    path = tmp_path / "policy.toml"
+    assert err.splitlines() == [
+        f"{path}: identity.require_second_factor.1: a second factor can be required of admin,"
+        " manager and member (the team), got 'stakeholder'",
+        "CommandError: 1 problem found; the policy was not accepted.",
+    ]
+
+    def boolean(d: dict[str, Any]) -> None:
+        d["identity"] = {"require_second_factor": True}
+
+    assert problems(edited(boolean)) == [
+        "identity.require_second_factor: Input should be a valid list, got True"
+    ]

@@ -10,8 +10,10 @@ import base64
 import hashlib
 import secrets
 import urllib.parse
+from collections.abc import Callable, Collection
 
 import pyotp
+from django.conf import settings
 
 from incidentdesk.core import clock, crypto
 
@@ -65,6 +67,26 @@ def has_second_factor(user: User) -> bool:
         AuthenticatorApp.objects.filter(user=user).exists()
         or Passkey.objects.filter(user=user).exists()
     )
+
+
+# Where else a second factor may be required: functions naming roles, registered by the apps
+# above this one in their AppConfig.ready() (the policy's `[identity] require_second_factor`).
+REQUIREMENTS: list[Callable[[], Collection[str]]] = []
+
+
+def require_second_factor_from(source: Callable[[], Collection[str]]) -> None:
+    if source not in REQUIREMENTS:
+        REQUIREMENTS.append(source)
+
+
+def second_factor_required(user: User) -> bool:
+    """Whether `user` needs a second factor: a team member, when INCIDENTDESK_REQUIRE_SECOND_FACTOR
+    is on or a registered requirement (the policy) names their role. Either requires it."""
+    if not user.is_team:
+        return False
+    if settings.REQUIRE_SECOND_FACTOR:
+        return True
+    return any(user.role in source() for source in REQUIREMENTS)
 
 
 def has_authenticator_app(user: User) -> bool:

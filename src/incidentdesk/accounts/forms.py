@@ -73,3 +73,61 @@ class TokenCreateForm(forms.Form):
         initial=90,
         help_text="Leave empty for a token that does not expire.",
     )
+
+
+class ProviderForm(forms.Form):
+    """An identity provider's settings. The secret is write-only: never rendered back."""
+
+    name = forms.CharField(
+        label="Button name",
+        max_length=60,
+        help_text="The sign-in button reads Sign in with this name, e.g. Contoso SSO.",
+    )
+    slug = forms.CharField(
+        label="Short name (in the callback address)",
+        max_length=40,
+        required=False,
+        help_text="Lower-case letters, digits and dashes; left empty, made from the name."
+        " It cannot change later.",
+    )
+    issuer = forms.CharField(
+        label="Issuer URL",
+        max_length=255,
+        widget=forms.URLInput(attrs={"placeholder": "https://sso.example.com/realms/company"}),
+        help_text="Its discovery document (the issuer followed by"
+        " /.well-known/openid-configuration) is read when you save.",
+    )
+    client_id = forms.CharField(label="Client ID", max_length=255)
+    client_secret = forms.CharField(
+        label="Client secret",
+        max_length=1000,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False),
+    )
+    scopes = forms.CharField(label="Scopes", max_length=255, initial="openid email profile")
+    roles_claim = forms.CharField(
+        label="Roles claim",
+        max_length=100,
+        initial="groups",
+        help_text="The claim that holds the person's groups; a dotted name reads a nested one"
+        " (realm_access.roles).",
+    )
+    role_map = forms.CharField(
+        label="Role map",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Group=role, one a line or separated by commas: roles are admin, manager,"
+        " member and stakeholder:Organisation (e.g. contoso-staff=stakeholder:Contoso).",
+    )
+    enabled = forms.BooleanField(label="Show its button on the sign-in page", required=False)
+
+    def __init__(self, *args: object, editing: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if editing:
+            del self.fields["slug"]
+            self.fields["client_secret"].help_text = "Left empty, the stored secret stays."
+        else:
+            self.fields[
+                "client_secret"
+            ].help_text = "Shown nowhere once saved; empty for a public client (PKCE only)."

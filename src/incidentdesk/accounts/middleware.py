@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 
 from . import factors
 from .models import User
-from .security_views import second_factor_required, strong_session
+from .security_views import strong_session
 
 # what a person on the way to a second factor may still reach
 OPEN_PREFIXES = ("/account/", "/login/", "/logout/", "/static/", "/healthz", "/readyz")
@@ -24,11 +24,12 @@ class SecondFactorRequired:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if (
-            settings.REQUIRE_SECOND_FACTOR
-            and isinstance(user, User)
-            and second_factor_required(user)
-            and not strong_session(request)
+            isinstance(user, User)
+            and user.is_team
             and not request.path.startswith(OPEN_PREFIXES)
+            and not strong_session(request)
+            # last: it may read the active policy
+            and factors.second_factor_required(user)
         ):
             if factors.has_second_factor(user):
                 # a session from before the factor was required, or from before it was added

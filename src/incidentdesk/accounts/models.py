@@ -115,15 +115,48 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user.email})"
 
 
+class IdentityProvider(models.Model):
+    """An OpenID Connect provider an administrator added in the pages (the environment's one,
+    `INCIDENTDESK_OIDC_*`, is not a row). Its client secret is encrypted at rest
+    (core/crypto.py) and never shown back; `role_map` is written as INCIDENTDESK_OIDC_ROLE_MAP.
+    `slug` names its callback address, registered at the provider, so it never changes."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=60)
+    issuer = models.CharField(max_length=255, unique=True)
+    client_id = models.CharField(max_length=255)
+    client_secret_encrypted = models.TextField(blank=True)
+    scopes = models.CharField(max_length=255, default="openid email profile")
+    roles_claim = models.CharField(max_length=100, default="groups")
+    role_map = models.TextField()
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.issuer})"
+
+
 class ExternalIdentity(models.Model):
-    """A person's account at the company's identity provider, linked to their account here.
+    """A person's account at an identity provider, linked to their account here.
 
     The provider names a person by its issuer and subject (`iss`, `sub`), which never change;
-    the e-mail address may, so it links an account only at the first sign-in."""
+    the e-mail address may, so it links an account only at the first sign-in. `provider` is
+    the added provider it came through (None: the environment's, or one since deleted)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
     issuer = models.CharField(max_length=255)
     subject = models.CharField(max_length=255)
+    provider = models.ForeignKey(
+        IdentityProvider,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="identities",
+    )
     created_at = models.DateTimeField()
     last_sign_in_at = models.DateTimeField()
 

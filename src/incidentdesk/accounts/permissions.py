@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # people
     "user.manage": frozenset({A}),
     "org.manage": frozenset({A}),
+    # identity providers added in the pages: the people who manage accounts
+    "provider.manage": frozenset({A}),
     "token.create_own": EVERYONE,
     "audit.view": frozenset({A, MG}),
     # status page

@@ -19,7 +19,15 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, InvalidInput, NotFound
 
 from . import factors
-from .models import ApiToken, AuthenticatorApp, Passkey, RecoveryCode, SignInSession, User
+from .models import (
+    ApiToken,
+    AuthenticatorApp,
+    ExternalIdentity,
+    Passkey,
+    RecoveryCode,
+    SignInSession,
+    User,
+)
 from .pages import signed_in_page
 from .services import (
     authenticator_enable,
@@ -116,17 +124,23 @@ def account(request: HttpRequest) -> HttpResponse:
             ),
             "this_session": request.session.session_key,
             "recovery_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
-            "identities": list(user.identities.order_by("created_at")),
+            "identities": [
+                (_identity_label(identity), identity)
+                for identity in user.identities.select_related("provider").order_by("created_at")
+            ],
             "has_password": user.has_usable_password(),
             "tokens_active": ApiToken.objects.filter(user=user, revoked_at__isnull=True).count(),
-            "required": second_factor_required(user) and not strong_session(request),
-            "sso_name": settings.OIDC_NAME,
+            "required": factors.second_factor_required(user) and not strong_session(request),
         },
     )
 
 
-def second_factor_required(user: User) -> bool:
-    return bool(settings.REQUIRE_SECOND_FACTOR) and user.is_team
+def _identity_label(identity: ExternalIdentity) -> str:
+    if identity.provider is not None:
+        return identity.provider.name
+    if settings.OIDC_ENABLED and identity.issuer == settings.OIDC_ISSUER:
+        return str(settings.OIDC_NAME)
+    return f"{identity.issuer} (a provider no longer set up here)"
 
 
 class SetupForm(forms.Form):

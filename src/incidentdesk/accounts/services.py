@@ -7,7 +7,6 @@ import hashlib
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
@@ -34,6 +33,7 @@ from .models import (
     User,
 )
 from .permissions import require
+from .providers import ProviderConfig
 
 TOKEN_PREFIX = "idk_"
 
@@ -337,8 +337,9 @@ def _refuse(*, reason: str, detail: str, issuer: str, claims: dict[str, Any]) ->
     return SignInRefused(reason, detail)
 
 
-def sso_sign_in(*, issuer: str, claims: dict[str, Any]) -> User:
-    """The account a verified ID token's claims sign in to, created or brought up to date.
+def sso_sign_in(*, provider: ProviderConfig, claims: dict[str, Any]) -> User:
+    """The account a verified ID token's claims (from `provider`) sign in to, created or
+    brought up to date.
 
     The role (and a stakeholder's organisation) follows the provider's roles claim at every
     sign-in; a person whose claim no longer maps loses access (their account is deactivated, so
@@ -347,7 +348,8 @@ def sso_sign_in(*, issuer: str, claims: dict[str, Any]) -> User:
     subject = _claim_text(claims, "sub", 255)
     email = _claim_text(claims, "email", 254).lower()
     verified = claims.get("email_verified") in (True, "true")
-    grant = rolemap.grant_for(claims, settings.OIDC_ROLES_CLAIM, settings.OIDC_ROLE_MAP)
+    issuer = provider.issuer
+    grant = rolemap.grant_for(claims, provider.roles_claim, provider.role_map)
     now = clock.now()
     refusal: SignInRefused | None = None
     with transaction.atomic():
@@ -440,16 +442,27 @@ def sso_sign_in(*, issuer: str, claims: dict[str, Any]) -> User:
             )
             if link is None:
                 ExternalIdentity.objects.create(
-                    user=user, issuer=issuer, subject=subject, created_at=now, last_sign_in_at=now
+                    user=user,
+                    issuer=issuer,
+                    subject=subject,
+                    provider_id=provider.pk,
+                    created_at=now,
+                    last_sign_in_at=now,
                 )
                 audit_record(
                     by=user,
                     kind="sso_linked",
-                    data={"email": user.email, "issuer": issuer, "subject": subject},
+                    data={
+                        "email": user.email,
+                        "issuer": issuer,
+                        "subject": subject,
+                        "provider": provider.name,
+                    },
                 )
             else:
-                link.last_sign_in_at = now
-                link.save(update_fields=["last_sign_in_at"])
+                # an issuer's provider deleted and added again: the link follows the new one
+                link.last_sign_in_at, link.provider_id = now, provider.pk
+                link.save(update_fields=["last_sign_in_at", "provider"])
     if refusal is not None:
         raise refusal
     assert user is not None

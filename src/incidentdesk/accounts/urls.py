@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import security_views, views
+from . import provider_views, security_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/sso/", views.sso_start, name="sso_start"),
     path("login/sso/callback", views.sso_callback, name="sso_callback"),
+    path("login/sso/<slug:slug>/", views.sso_start, name="provider_sso_start"),
+    path("login/sso/<slug:slug>/callback", views.sso_callback, name="provider_sso_callback"),
     path("login/verify", security_views.login_verify, name="login_verify"),
     path("account/", security_views.account, name="account"),
     path("account/authenticator", security_views.authenticator_setup, name="authenticator_setup"),
@@ -37,6 +39,19 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/new", views.person_create, name="person_create"),
     path("people/<int:user_id>", views.person_update, name="person_update"),
+    path("people/providers/", provider_views.providers, name="providers"),
+    path("people/providers/new", provider_views.provider_new, name="provider_new"),
+    path("people/providers/<int:provider_id>", provider_views.provider_edit, name="provider_edit"),
+    path(
+        "people/providers/<int:provider_id>/enabled",
+        provider_views.provider_enabled,
+        name="provider_enabled",
+    ),
+    path(
+        "people/providers/<int:provider_id>/delete",
+        provider_views.provider_remove,
+        name="provider_delete",
+    ),
     path("people/orgs/new", views.org_create, name="org_create"),
     path("people/orgs/<int:org_id>", views.org_update, name="org_update"),
     path("people/<int:user_id>/tokens/", views.person_tokens, name="person_tokens"),

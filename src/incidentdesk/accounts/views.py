@@ -11,7 +11,6 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +27,7 @@ from . import factors
 from .forms import LoginForm, OrgCreateForm, TokenCreateForm, UserCreateForm
 from .models import ApiToken, Role, StakeholderOrg, User
 from .pages import signed_in_page, team_page_for
+from .providers import ENVIRONMENT, ProviderConfig, enabled_provider, sign_in_buttons
 from .selectors import token_get_for, tokens_of
 from .services import (
     SignInRefused,
@@ -58,7 +58,7 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["sso_name"] = settings.OIDC_NAME if settings.OIDC_ENABLED else None
+        context["sso_buttons"] = sign_in_buttons()
         return context
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
@@ -127,11 +127,33 @@ def record_sign_in(request: HttpRequest, user: User, method: str) -> None:
     )
 
 
-@require_GET
-def sso_start(request: HttpRequest) -> HttpResponse:
-    """ "Sign in with <provider>": off to the company's identity provider."""
-    if not settings.OIDC_ENABLED:
+def _provider_or_404(slug: str) -> ProviderConfig | None:
+    """The provider of a sign-in address; 404 when none is there (or it is switched off)."""
+    try:
+        provider = enabled_provider(slug)
+    except ValueError:
+        # its secret was stored under another key (a restore without the passphrase)
+        return None
+    if provider is None:
         raise Http404
+    return provider
+
+
+def _sso_unreadable(request: HttpRequest) -> HttpResponse:
+    return _sso_refused(
+        request,
+        "This identity provider's settings cannot be read on this server (its client secret"
+        " was stored under another key). An administrator must enter the secret again.",
+        status=503,
+    )
+
+
+@require_GET
+def sso_start(request: HttpRequest, slug: str = ENVIRONMENT) -> HttpResponse:
+    """ "Sign in with <provider>": off to the identity provider."""
+    provider = _provider_or_404(slug)
+    if provider is None:
+        return _sso_unreadable(request)
     from . import sso  # lazy: Authlib and requests (8 MiB) load only where single sign-on is used
 
     target = request.GET.get("next", "")
@@ -139,48 +161,54 @@ def sso_start(request: HttpRequest) -> HttpResponse:
         target = ""
     request.session["sso_next"] = target
     try:
-        return sso.start(request, f"{settings.BASE_URL}{reverse('accounts:sso_callback')}")
+        return sso.start(request, provider)
     except sso.FAILURES:
-        return _sso_refused(request, "The identity provider could not be reached. Try again later.")
+        return _sso_refused(
+            request, "The identity provider could not be reached. Try again later.", provider
+        )
 
 
-def _sso_refused(request: HttpRequest, detail: str, status: int = 400) -> HttpResponse:
+def _sso_refused(
+    request: HttpRequest, detail: str, provider: ProviderConfig | None = None, status: int = 400
+) -> HttpResponse:
     return render(
         request,
         "accounts/sso_refused.html",
-        {"detail": detail, "provider": settings.OIDC_NAME},
+        {"detail": detail, "provider": provider.name if provider else ""},
         status=status,
     )
 
 
 @require_GET
-def sso_callback(request: HttpRequest) -> HttpResponse:
+def sso_callback(request: HttpRequest, slug: str = ENVIRONMENT) -> HttpResponse:
     """Back from the provider: the verified claims decide who signs in, and as what."""
-    if not settings.OIDC_ENABLED:
-        raise Http404
+    provider = _provider_or_404(slug)
+    if provider is None:
+        return _sso_unreadable(request)
     from . import sso  # lazy: Authlib and requests (8 MiB) load only where single sign-on is used
 
     try:
-        claims = sso.finish(request)
+        claims = sso.finish(request, provider)
     except sso.FAILURES as exc:
         sign_in_failure_record(
             email="",
             address=_client_address(request),
-            step=f"single sign-on ({type(exc).__name__})",
+            step=f"single sign-on with {provider.name} ({type(exc).__name__})",
         )
         return _sso_refused(
             request,
             "The sign-in with the identity provider could not be completed or was not genuine."
             " Nothing was changed. Start again from the sign-in page.",
+            provider,
         )
     try:
-        user = sso_sign_in(issuer=settings.OIDC_ISSUER, claims=claims)
+        user = sso_sign_in(provider=provider, claims=claims)
     except SignInRefused as refused:
-        return _sso_refused(request, refused.detail, status=403)
+        return _sso_refused(request, refused.detail, provider, status=403)
     target = request.session.pop("sso_next", "")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SIGNED_IN_WITH] = "sso"
-    record_sign_in(request, user, "sso")
+    record_sign_in(request, user, f"sso ({provider.name})"[:60] if provider.slug else "sso")
     return redirect(landing(request, target))
 
 

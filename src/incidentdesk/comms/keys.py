@@ -1,5 +1,5 @@
 """The stored secrets as a whole (channel URLs and signing secrets, personal chat URLs,
-authenticator apps' secrets, the addresses of deliveries): how many a backup holds, and re-encrypting every one of them under
+authenticator apps' secrets, identity providers' client secrets, the addresses of deliveries): how many a backup holds, and re-encrypting every one of them under
 this machine's key when a restore brings them from another.
 
 Restore runs these inside its own transaction, over records it has just loaded: a bulk
@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.db.models import Q
 
-from incidentdesk.accounts.models import AuthenticatorApp
+from incidentdesk.accounts.models import AuthenticatorApp, IdentityProvider
 from incidentdesk.core import crypto
 
 from .models import Channel, Delivery, Preference
 
 SEALED: dict[type[models.Model], tuple[str, ...]] = {
     AuthenticatorApp: ("secret_encrypted",),
+    IdentityProvider: ("client_secret_encrypted",),
     Channel: ("url_encrypted", "secret_encrypted"),
     Preference: ("apprise_url_encrypted",),
     Delivery: ("address_encrypted", "secret_encrypted"),
@@ -32,10 +33,13 @@ class Unreadable:
     channels: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
     authenticators: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
     deliveries: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.channels or self.people or self.authenticators or self.deliveries)
+        return bool(
+            self.channels or self.people or self.authenticators or self.providers or self.deliveries
+        )
 
     def describe(self) -> str:
         parts = []
@@ -45,6 +49,10 @@ class Unreadable:
             parts.append(f"the own chat URLs of {', '.join(sorted(self.people))}")
         if self.authenticators:
             parts.append(f"the authenticator apps of {', '.join(sorted(self.authenticators))}")
+        if self.providers:
+            parts.append(
+                f"the client secrets of the identity providers {', '.join(sorted(self.providers))}"
+            )
         if self.deliveries:
             parts.append(f"{self.deliveries} deliveries' addresses")
         return "; ".join(parts)
@@ -96,6 +104,8 @@ def _scan(extra: list[str], *, write: bool) -> Unreadable:
 def _note(unreadable: Unreadable, model: type[models.Model], pk: int) -> None:
     if model is AuthenticatorApp:
         unreadable.authenticators.append(AuthenticatorApp.objects.get(pk=pk).user.email)
+    elif model is IdentityProvider:
+        unreadable.providers.append(repr(IdentityProvider.objects.get(pk=pk).name))
     elif model is Channel:
         unreadable.channels.append(repr(Channel.objects.get(pk=pk).name))
     elif model is Preference:

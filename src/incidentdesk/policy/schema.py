@@ -281,8 +281,30 @@ class EscalationPolicy(_Strict):
     repeat_after: Duration = dt.timedelta(minutes=15)
 
 
+# the roles a second factor can be required of: the team's (stakeholders use the portal)
+SECOND_FACTOR_ROLES = ("admin", "manager", "member")
+
+
+def _second_factor_role(value: Any) -> str:
+    if value not in SECOND_FACTOR_ROLES:
+        raise PydanticCustomError(
+            "second_factor_role",
+            "a second factor can be required of admin, manager and member (the team)",
+        )
+    return str(value)
+
+
+class Identity(_Strict):
+    """How the team signs in. `require_second_factor`: the roles that need an authenticator
+    app or a passkey (or a sign-in through the identity provider) to reach anything but their
+    account page; INCIDENTDESK_REQUIRE_SECOND_FACTOR=on requires it of all three as well."""
+
+    require_second_factor: list[Annotated[str, BeforeValidator(_second_factor_role)]] = []
+
+
 class Policy(_Strict):
     organisation: Organisation
+    identity: Identity = Identity()
     intake: Intake = Intake()
     ingest: Ingest = Ingest()
     types: dict[Annotated[str, Field(pattern=KEY)], IncidentType] = Field(min_length=1)

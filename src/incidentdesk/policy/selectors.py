@@ -33,3 +33,12 @@ def active_version() -> PolicyVersion:
 def active_policy() -> tuple[PolicyVersion, Policy]:
     version = active_version()
     return version, policy_of(version)
+
+
+def second_factor_roles() -> frozenset[str]:
+    """The roles the active policy requires a second factor of (none before a policy is
+    loaded): registered with `accounts.factors` in this app's ready()."""
+    version = PolicyVersion.objects.filter(active=True).only("id", "content_hash").first()
+    if version is None:
+        return frozenset()
+    return frozenset(policy_of(version).identity.require_second_factor)
