@@ -12,7 +12,9 @@ Then the time from a trigger to the on-call person's page accepted by an SMTP se
 aiosmtpd server in this process): PAGES alerts, each opening an incident, posted one at a
 time a quarter second apart while `incidentdesk worker` runs with its default polling; the
 figure is from sending the POST to the page's DATA accepted, p50 and p99.
-Run: .venv/bin/python bench/ingest.py [N] [THREADS] [KEYS] [PAGES]
+The server runs PROCESSES web processes of WEB_THREADS threads each (`serve --processes
+--threads`); 2 and 4 gave the best alert rate on this 2-core machine (docs/performance.md).
+Run: .venv/bin/python bench/ingest.py [N] [THREADS] [KEYS] [PAGES] [PROCESSES] [WEB_THREADS]
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 8
 KEYS = int(sys.argv[3]) if len(sys.argv) > 3 else 50
 PAGES = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+PROCESSES = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+WEB_THREADS = int(sys.argv[6]) if len(sys.argv) > 6 else 4
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [str(Path(sys.executable).with_name("incidentdesk"))]
 
@@ -232,7 +236,9 @@ def main() -> None:
             "serve",
             "--no-worker",
             "--processes",
-            "2",
+            str(PROCESSES),
+            "--threads",
+            str(WEB_THREADS),
             "--host",
             "127.0.0.1",
             "--port",
@@ -241,6 +247,8 @@ def main() -> None:
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        # its log of every request, kept beside the data rather than on the bench's output
+        stderr=(Path(data) / "serve.log").open("w"),
         start_new_session=True,
     )
     try:
@@ -270,7 +278,10 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         controller.stop()
-    print(f"events: {N:,} over {THREADS} connections, {KEYS} dedup keys (SQLite, 1 server)")
+    print(
+        f"events: {N:,} over {THREADS} connections, {KEYS} dedup keys (SQLite, 1 server of"
+        f" {PROCESSES} web processes x {WEB_THREADS} threads)"
+    )
     print(f"plain POST /healthz: {N / plain_s:,.0f} req/s (statuses {plain})")
     print(f"POST /v2/enqueue:    {N / ingest_s:,.0f} events/s (statuses {accepted})")
     print(f"ratio (enqueue / plain POST): {plain_s / ingest_s:.2f}")

@@ -1,6 +1,14 @@
 """Every write of alert intake. Split by responsibility; re-exported here."""
 
-from .alerts import AlertEvent, Outcome, alert_receive, alerts_receive, change_receive
+from .alerts import (
+    KEY_REFUSED,
+    AlertEvent,
+    Outcome,
+    alert_receive,
+    alerts_receive,
+    alerts_receive_batch,
+    change_receive,
+)
 from .integrations import (
     integration_create,
     integration_for_key,
@@ -16,10 +24,12 @@ from .schedules import (
 )
 
 __all__ = [
+    "KEY_REFUSED",
     "AlertEvent",
     "Outcome",
     "alert_receive",
     "alerts_receive",
+    "alerts_receive_batch",
     "change_receive",
     "integration_create",
     "integration_for_key",
