@@ -9,6 +9,7 @@ from .alerts import (
     alerts_receive_batch,
     change_receive,
 )
+from .escalation import escalation_acknowledge
 from .integrations import (
     integration_create,
     integration_for_key,
@@ -31,6 +32,7 @@ __all__ = [
     "alerts_receive",
     "alerts_receive_batch",
     "change_receive",
+    "escalation_acknowledge",
     "integration_create",
     "integration_for_key",
     "integration_list",
