@@ -12,7 +12,9 @@ Then the time from a trigger to the on-call person's page accepted by an SMTP se
 aiosmtpd server in this process): PAGES alerts, each opening an incident, posted one at a
 time a quarter second apart while `incidentdesk worker` runs with its default polling; the
 figure is from sending the POST to the page's DATA accepted, p50 and p99.
-Run: .venv/bin/python bench/ingest.py [N] [THREADS] [KEYS] [PAGES]
+The server runs PROCESSES web processes of WEB_THREADS threads each (`serve --processes
+--threads`); 2 and 4 gave the best alert rate on this 2-core machine (docs/performance.md).
+Run: .venv/bin/python bench/ingest.py [N] [THREADS] [KEYS] [PAGES] [PROCESSES] [WEB_THREADS]
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 8
 KEYS = int(sys.argv[3]) if len(sys.argv) > 3 else 50
 PAGES = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+PROCESSES = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+WEB_THREADS = int(sys.argv[6]) if len(sys.argv) > 6 else 4
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [str(Path(sys.executable).with_name("incidentdesk"))]
 
@@ -60,34 +64,80 @@ def wait_for(url: str) -> None:
     raise SystemExit(f"the server did not answer at {url}")
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends prepared bytes and reads the answer's
+    status: the least client work per request (http.client's parsing cost the bench as much
+    CPU as a server answer, on the same 2 cores), so the figures are the server's."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def post(self, request: bytes) -> int:
+        for attempt in (1, 2):
+            try:
+                if self.sock is None:
+                    self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+                    self.buffer = b""
+                self.sock.sendall(request)
+                return self._answer()
+            except OSError:
+                # the server closed the kept-alive connection: open another, send again
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _answer(self) -> int:
+        while b"\r\n\r\n" not in self.buffer:
+            self._more()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+        fields = {k.strip().lower(): v.strip().lower() for k, v in fields.items()}
+        length = int(fields.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._more()
+        self.buffer = self.buffer[length:]
+        if fields.get("connection") == "close":
+            self.close()
+        return status
+
+    def _more(self) -> None:
+        assert self.sock is not None
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionResetError("closed by the server")
+        self.buffer += data
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def prepared(path: str, body: bytes) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
 def blast(port: int, path: str, bodies: list[bytes]) -> tuple[float, dict[int, int]]:
     """Post every body from THREADS keep-alive connections; (seconds, count per status)."""
     statuses: dict[int, int] = {}
     lock = threading.Lock()
-    chunks = [bodies[i::THREADS] for i in range(THREADS)]
+    requests = [prepared(path, body) for body in bodies]
+    chunks = [requests[i::THREADS] for i in range(THREADS)]
 
     def worker(chunk: list[bytes]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = Connection(port)
         seen: dict[int, int] = {}
-        for body in chunk:
-            for attempt in (1, 2):
-                try:
-                    conn.request(
-                        "POST", path, body=body, headers={"Content-Type": "application/json"}
-                    )
-                    response = conn.getresponse()
-                    response.read()
-                    break
-                except (OSError, http.client.HTTPException):
-                    # the server closed the kept-alive connection: open another, send again
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                    if attempt == 2:
-                        raise
-            seen[response.status] = seen.get(response.status, 0) + 1
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for request in chunk:
+            status = conn.post(request)
+            seen[status] = seen.get(status, 0) + 1
         conn.close()
         with lock:
             for status, count in seen.items():
@@ -232,7 +282,9 @@ def main() -> None:
             "serve",
             "--no-worker",
             "--processes",
-            "2",
+            str(PROCESSES),
+            "--threads",
+            str(WEB_THREADS),
             "--host",
             "127.0.0.1",
             "--port",
@@ -241,6 +293,8 @@ def main() -> None:
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        # its log of every request, kept beside the data rather than on the bench's output
+        stderr=(Path(data) / "serve.log").open("w"),
         start_new_session=True,
     )
     try:
@@ -270,7 +324,10 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         controller.stop()
-    print(f"events: {N:,} over {THREADS} connections, {KEYS} dedup keys (SQLite, 1 server)")
+    print(
+        f"events: {N:,} over {THREADS} connections, {KEYS} dedup keys (SQLite, 1 server of"
+        f" {PROCESSES} web processes x {WEB_THREADS} threads)"
+    )
     print(f"plain POST /healthz: {N / plain_s:,.0f} req/s (statuses {plain})")
     print(f"POST /v2/enqueue:    {N / ingest_s:,.0f} events/s (statuses {accepted})")
     print(f"ratio (enqueue / plain POST): {plain_s / ingest_s:.2f}")

@@ -10,6 +10,7 @@ from incidentdesk.comms.api import router as comms_router
 from incidentdesk.core.api import ApiDocs, install_error_handlers, reject_unsafe_text
 from incidentdesk.incidents.api import router as incidents_router
 from incidentdesk.ingest.api import router as ingest_router
+from incidentdesk.ingest.api_escalation import router as escalation_router
 from incidentdesk.policy.api import router as policy_router
 from incidentdesk.portal.api import router as portal_router
 from incidentdesk.reviews.api import router as reviews_router
@@ -33,3 +34,4 @@ api.add_router("", portal_router)
 api.add_router("", reviews_router)
 api.add_router("", accounts_router)
 api.add_router("", ingest_router)
+api.add_router("", escalation_router)

@@ -123,6 +123,7 @@ KINDS: dict[str, Kind] = {
     # paging the person on call (ingest.services.escalation)
     "paged": Kind("Paged"),
     "paging_waits": Kind("Paging waits"),
+    "paging_stopped": Kind("Paging stopped"),
     "page_test": Kind("Test page"),
 }
 

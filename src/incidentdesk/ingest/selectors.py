@@ -8,12 +8,17 @@ from zoneinfo import ZoneInfo
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.core import clock
+from incidentdesk.incidents import lifecycle
+from incidentdesk.incidents.models import Incident, TimelineEntry
+from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.policy.schema import EscalationLevel, EscalationPolicy, Policy
 
 from . import rotation
-from .models import Override, Schedule
+from .models import Escalation, Override, Schedule
 
 LOOKAHEAD = dt.timedelta(days=28)
+# the pages an incident's escalation state lists (levels x repeats stays far below)
+PAGES_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -141,3 +146,42 @@ def escalation_overview(
         )
         for rule in policy.escalation
     ]
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    """Where an incident's paging stands, in one word (`state`), with its policy and the
+    pages written on its timeline so far."""
+
+    state: str
+    escalation: Escalation | None
+    rule: EscalationPolicy | None
+    pages: list[TimelineEntry]
+
+
+def escalation_state(incident: Incident) -> EscalationState:
+    """`none` (no policy pages for it), `waiting` (nobody paged yet: at once, or when working
+    hours begin), `paging` (a level was paged, the next step is due later), `acknowledged`,
+    `stopped` (the incident is no longer open) or `exhausted` (every level and repeat was
+    paged, nobody acknowledged)."""
+    escalation = Escalation.objects.filter(incident=incident).first()
+    if escalation is None:
+        return EscalationState("none", None, None, [])
+    policy = policy_for(incident)
+    rule = next((e for e in policy.escalation if e.name == escalation.policy), None)
+    if rule is None:
+        rule = policy.escalation_for(incident.severity, escalation.source)
+    pages = list(
+        TimelineEntry.objects.filter(incident=incident, kind="paged").order_by("seq")[:PAGES_MAX]
+    )
+    if incident.acknowledged_at is not None:
+        state = "acknowledged"
+    elif incident.status not in lifecycle.OPEN or escalation.stopped_at is not None:
+        state = "stopped"
+    elif escalation.level == 0 and escalation.round == 0:
+        state = "waiting" if rule is not None else "none"
+    elif escalation.due_at is None:
+        state = "exhausted"
+    else:
+        state = "paging"
+    return EscalationState(state, escalation, rule, pages)

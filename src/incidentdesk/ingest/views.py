@@ -18,7 +18,13 @@ from incidentdesk.core.errors import DomainError
 
 from . import pagerduty
 from .models import Integration
-from .services import AlertEvent, alert_receive, change_receive, integration_for_key
+from .services import (
+    KEY_REFUSED,
+    AlertEvent,
+    alert_receive,
+    change_receive,
+    integration_for_key,
+)
 
 
 def invalid(errors: list[str], message: str = "Event object is invalid") -> JsonResponse:
@@ -27,9 +33,36 @@ def invalid(errors: list[str], message: str = "Event object is invalid") -> Json
     )
 
 
+Parse = Callable[[Any], tuple[AlertEvent | None, list[str]]]
+TOO_LARGE = "Event is too large"
+
+
+def event_of(
+    raw: bytes,
+    header_key: str | None,
+    parse: Parse,
+    lookup: Callable[[str], Integration | None],
+) -> tuple[Integration | None, AlertEvent | None, list[str]]:
+    """(integration, event, []) for a valid event of an active key; else the problems, in
+    PagerDuty's words. Shared by this view and the served front (front.py)."""
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None, None, ["Event body is not valid JSON"]
+    event, errors = parse(body)
+    key = pagerduty.routing_key(body, header_key)
+    integration = lookup(key) if key else None
+    if not key:
+        errors = ["'routing_key' is missing or blank", *errors]
+    elif integration is None:
+        errors = [KEY_REFUSED, *errors]
+    if errors or event is None or integration is None:
+        return None, None, errors
+    return integration, event, []
+
+
 def _read(
-    request: HttpRequest,
-    parse: Callable[[Any], tuple[AlertEvent | None, list[str]]],
+    request: HttpRequest, parse: Parse
 ) -> tuple[Integration | None, AlertEvent | None, JsonResponse | None]:
     if request.method != "POST":
         response = JsonResponse(
@@ -38,19 +71,13 @@ def _read(
         response["Allow"] = "POST"
         return None, None, response
     try:
-        body = json.loads(request.body or b"null")
+        raw = request.body
     except RequestDataTooBig:
-        return None, None, invalid(["Event is too large"])
-    except (ValueError, UnicodeDecodeError):
-        return None, None, invalid(["Event body is not valid JSON"])
-    event, errors = parse(body)
-    key = pagerduty.routing_key(body, request.headers.get("X-Routing-Key"))
-    integration = integration_for_key(key) if key else None
-    if not key:
-        errors = ["'routing_key' is missing or blank", *errors]
-    elif integration is None:
-        errors = ["'routing_key' is not the key of an active integration", *errors]
-    if errors or event is None or integration is None:
+        return None, None, invalid([TOO_LARGE])
+    integration, event, errors = event_of(
+        raw, request.headers.get("X-Routing-Key"), parse, integration_for_key
+    )
+    if errors:
         return None, None, invalid(errors)
     return integration, event, None
 

@@ -1,6 +1,15 @@
 """Every write of alert intake. Split by responsibility; re-exported here."""
 
-from .alerts import AlertEvent, Outcome, alert_receive, alerts_receive, change_receive
+from .alerts import (
+    KEY_REFUSED,
+    AlertEvent,
+    Outcome,
+    alert_receive,
+    alerts_receive,
+    alerts_receive_batch,
+    change_receive,
+)
+from .escalation import escalation_acknowledge
 from .integrations import (
     integration_create,
     integration_for_key,
@@ -16,11 +25,14 @@ from .schedules import (
 )
 
 __all__ = [
+    "KEY_REFUSED",
     "AlertEvent",
     "Outcome",
     "alert_receive",
     "alerts_receive",
+    "alerts_receive_batch",
     "change_receive",
+    "escalation_acknowledge",
     "integration_create",
     "integration_for_key",
     "integration_list",

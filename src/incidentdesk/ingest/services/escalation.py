@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from incidentdesk.accounts.models import User
+from incidentdesk.accounts.permissions import require
 from incidentdesk.comms.ack_links import ack_link_id_of
 from incidentdesk.comms.models import Delivery, DeliveryState
 from incidentdesk.comms.paging import paging_channels
@@ -26,8 +27,8 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, NotFound
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import policy_for
-from incidentdesk.incidents.services import incident_acknowledge
+from incidentdesk.incidents.selectors import incident_get_for, policy_for
+from incidentdesk.incidents.services import incident_acknowledge, incident_lock
 from incidentdesk.policy.schema import EscalationPolicy, Policy, duration_in_words
 
 from .. import selectors
@@ -276,6 +277,44 @@ def _page(
             trigger="paged",
             context={"ack_link": link.pk},
         )
+
+
+def escalation_acknowledge(*, by: User, incident: Incident | str) -> Incident:
+    """Acknowledge an incident that is paging people and stop its paging at once (the API's
+    acknowledgement; a page's link and the incident page acknowledge through
+    `incident_acknowledge`, which the next step reads as "stopped"). Writes the
+    acknowledgement and, beside it, the level paging stopped at."""
+    ref = incident if isinstance(incident, str) else incident.ref
+    incident_get_for(by, ref)  # an incident the caller may not see is a 404, not a 403
+    require(by, "incident.acknowledge")
+    with transaction.atomic():
+        locked = incident_lock(by, ref)
+        escalation = Escalation.objects.select_for_update().filter(incident=locked).first()
+        if escalation is None:
+            raise Conflict(
+                f"{locked.ref} pages nobody (no escalation policy applies to it): "
+                "acknowledge it on the incident."
+            )
+        acknowledged = incident_acknowledge(by=by, incident=locked)
+        now = clock.now()
+        escalation.due_at = None
+        escalation.renotify = ""
+        escalation.stopped_at = escalation.stopped_at or now
+        escalation.save(update_fields=["due_at", "renotify", "stopped_at"])
+        where = f"at level {escalation.level}" if escalation.level else "before anyone was paged"
+        _write(
+            acknowledged,
+            "paging_stopped",
+            f"Paging stopped {where}: acknowledged by {by.display_name}",
+            {
+                "policy": escalation.policy,
+                "level": escalation.level,
+                "round": escalation.round + 1 if escalation.level else escalation.round,
+                "by": by.email,
+            },
+        )
+        acknowledged.save()
+    return acknowledged
 
 
 # -- the acknowledge link ------------------------------------------------------------------
