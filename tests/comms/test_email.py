@@ -265,3 +265,37 @@ def test_channel_template_text_is_not_html_escaped():
         {"incident": {"title": "Bob's cart & checkout"}, "entry": {"data": {"body": "a < b"}}},
     )
     assert (subject, body) == ("Re: Bob's cart & checkout", "a < b\n")
+
+
+def test_a_mail_is_written_byte_for_byte_as_compat32_writes_it():
+    """The transport writes plain one-line headers without compat32's folding machinery;
+    what goes to the server is the same, long and non-ASCII headers folded as before."""
+    from email.generator import BytesGenerator
+    from email.policy import compat32
+    from io import BytesIO
+
+    from incidentdesk.comms.transports.base import OutgoingMessage
+    from incidentdesk.comms.transports.email import build_email
+
+    mail = build_email(
+        OutgoingMessage(
+            key="k-1",
+            address="ops@northwind.test",
+            subject="Identified: Tills  cannot\tsync in the Zürich stores",
+            body_markdown="We are **restoring** sync.",
+            incident_ref="INC-7",
+            headers={"X-Long": "word " * 250, "X-Empty": "", "X-Tab": "a\tb"},
+            payload=None,
+            secret="",
+            unsubscribe_url="https://desk.test/comms/unsubscribe/" + "a" * 300,
+        )
+    )
+
+    def written(policy) -> bytes:  # type: ignore[no-untyped-def]
+        out = BytesIO()
+        BytesGenerator(out, policy=policy).flatten(mail, linesep="\r\n")
+        return out.getvalue()
+
+    expected = written(compat32.clone(max_line_length=998))
+    assert written(mail.policy) == expected
+    assert b"X-Tab: a\tb\r\n" in expected and b"X-Empty: \r\n" in expected

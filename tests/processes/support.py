@@ -1,5 +1,9 @@
-"""Shared parts of the tests with several real processes: a mailbox that counts what each
-recipient received and when, and the scripts that set up an organisation to fan out to."""
+"""Shared parts of the tests with several real processes and of `bench/fanout_scale.py` (the
+one place for both): a mailbox that counts what each recipient received and when, the scripts
+that set up an organisation to fan out to, and starting and stopping `incidentdesk serve` and
+`incidentdesk worker`. It imports nothing of Django or IncidentDesk, so a bench that only
+drives the product from outside imports it as it is (`from tests.processes.support import
+...`, the repository's root on sys.path)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,8 +26,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.comms.conftest import free_port
-from tests.core.test_faults import answers
+CLI = [sys.executable, "-m", "incidentdesk.cli"]
 
 
 class CountingInbox:
@@ -35,6 +39,8 @@ class CountingInbox:
         self.arrivals: dict[str, list[float]] = {}
         # messages per (incident reference, recipient), from the X-IncidentDesk-Incident header
         self.per_incident: Counter[tuple[str, str]] = Counter()
+        # when the first of them arrived
+        self.first: dict[tuple[str, str], float] = {}
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
@@ -52,6 +58,7 @@ class CountingInbox:
                 self.received[rcpt.lower()] += 1
                 self.arrivals.setdefault(rcpt.lower(), []).append(now)
                 self.per_incident[(ref, rcpt.lower())] += 1
+                self.first.setdefault((ref, rcpt.lower()), now)
         return "250 OK"
 
     def count(self, suffix: str = "") -> tuple[int, int]:
@@ -63,6 +70,12 @@ class CountingInbox:
     def repeats(self) -> dict[str, int]:
         with self.lock:
             return {rcpt: n for rcpt, n in self.received.items() if n > 1}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -84,6 +97,20 @@ def wait_for(condition, timeout: float, step: float = 0.05) -> bool:  # type: ig
             return True
         time.sleep(step)
     return False
+
+
+def answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pct(values: list[float], p: float) -> float:
+    """The `p` quantile (0.5, 0.99) of `values`; NaN when there are none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
 
 
 def organisation_script(contacts: int) -> str:
@@ -137,7 +164,7 @@ def start_serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "incidentdesk.cli", "serve", "--port", str(port), *args],
+        [*CLI, "serve", "--port", str(port), *args],
         env={**env, "INCIDENTDESK_BASE_URL": base},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -160,11 +187,14 @@ def stop_serve(server: subprocess.Popen[bytes]) -> None:
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`incidentdesk worker` in a session of its own, as a service manager starts each worker
+    unit (the kernel then shares the processors between the workers, not within one group)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "incidentdesk.cli", "worker", "--interval", "0.1"],
+        [*CLI, "worker", "--interval", "0.1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 

@@ -248,8 +248,9 @@ def _claim(keys: list[str], lease: dt.timedelta) -> list[Delivery]:
     now = clock.now()
     claimable = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     with transaction.atomic():
+        # a delivery whose row another worker holds is being claimed or recorded by it
         claimed = list(
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(skip_locked=True)
             .filter(claimable, key__in=keys, state=DeliveryState.QUEUED, next_attempt_at__lte=now)
             .order_by("id")
         )
@@ -383,40 +384,50 @@ def _record_failure(delivery: Delivery, error: str, *, permanent: bool) -> str:
 
 
 def _record_outcomes(finished: list[tuple[Delivery, bool, str]]) -> None:
-    """Final states, each with its timeline entry on its incident: one transaction and one
-    lock per incident."""
+    """Final states, each with its timeline entry on its incident: one transaction per
+    incident for the whole batch. The deliveries' rows are the batch's own (it holds their
+    lease), so their states are written first; the incident's row lock, which every worker
+    sending to that incident needs, is held only for one INSERT of the entries and one UPDATE
+    of the chain's head. A delivery another attempt recorded first is left as it is."""
     by_incident: dict[int | None, list[tuple[Delivery, bool, str]]] = {}
     for item in finished:
         by_incident.setdefault(item[0].incident_id, []).append(item)
     for incident_id, items in by_incident.items():
         with transaction.atomic():
-            incident = None
-            if incident_id is not None:
-                incident = (
-                    Incident.objects.select_for_update().only(*CHAIN_FIELDS).get(pk=incident_id)
-                )
-            appended = False
-            for delivery, sent, note in items:
-                if _record_outcome(incident, delivery, sent=sent, note=note):
-                    appended = True
-            if incident is not None and appended:
-                incident.save(update_fields=list(CHAIN_FIELDS[1:]))
+            recorded = _record_states(items)
+            if incident_id is None or not recorded:
+                continue
+            incident = Incident.objects.select_for_update().only(*CHAIN_FIELDS).get(pk=incident_id)
+            timeline.append_many(incident, [_outcome_entry(*item) for item in recorded])
+            incident.save(update_fields=list(CHAIN_FIELDS[1:]))
 
 
-def _record_outcome(
-    incident: Incident | None, delivery: Delivery, *, sent: bool, note: str
-) -> bool:
-    """One final state, and its timeline entry when the delivery belongs to `incident` (whose
-    row lock the caller holds). False when another attempt recorded it first."""
-    now = clock.now()
-    done = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.QUEUED).update(
-        state=DeliveryState.SENT if sent else DeliveryState.FAILED,
-        claimed_until=None,
-        sent_at=now if sent else None,
-        last_error="" if sent else note[:2000],
+def _record_states(
+    items: list[tuple[Delivery, bool, str]],
+) -> list[tuple[Delivery, bool, str]]:
+    """Write the final states of the deliveries still queued (locked until the caller's
+    transaction ends); returns those, in order."""
+    queued = set(
+        Delivery.objects.select_for_update()
+        .filter(pk__in=[d.pk for d, _, _ in items], state=DeliveryState.QUEUED)
+        .values_list("pk", flat=True)
     )
-    if not done or incident is None:
-        return False
+    recorded = [item for item in items if item[0].pk in queued]
+    now = clock.now()
+    sent = [d.pk for d, ok, _ in recorded if ok]
+    if sent:
+        Delivery.objects.filter(pk__in=sent).update(
+            state=DeliveryState.SENT, claimed_until=None, sent_at=now, last_error=""
+        )
+    for delivery, ok, note in recorded:
+        if not ok:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                state=DeliveryState.FAILED, claimed_until=None, sent_at=None, last_error=note[:2000]
+            )
+    return recorded
+
+
+def _outcome_entry(delivery: Delivery, sent: bool, note: str) -> tuple[str, dict[str, Any]]:
     data = {
         "trigger": delivery.trigger or None,
         "audience": delivery.audience or None,
@@ -426,8 +437,7 @@ def _record_outcome(
         "attempts": delivery.attempts,
     }
     data["note" if sent else "error"] = note[:500]
-    timeline.append(incident, kind="delivered" if sent else "delivery_failed", by=None, data=data)
-    return True
+    return ("delivered" if sent else "delivery_failed"), data
 
 
 def deliveries_sweep() -> int:

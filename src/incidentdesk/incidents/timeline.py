@@ -48,6 +48,31 @@ def append(incident: Incident, *, kind: str, by: Any, data: dict[str, Any]) -> T
     return entry
 
 
+def append_many(incident: Incident, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Append entries the system writes (kind, data) with one INSERT, as `append` would one
+    by one (the same chain, `entry_appended` for each): a batch of delivery outcomes holds the
+    incident's row lock for one statement, not one per entry. The caller holds that lock
+    inside a transaction and saves the incident afterwards."""
+    if not items:
+        return
+    scope = scope_of(incident)
+    seq, head = incident.timeline_seq, incident.timeline_head or chain.GENESIS
+    rows = []
+    for kind, data in items:
+        link = chain.next_link(
+            scope=scope, head_seq=seq, head_hash=head, kind=kind, by=None, data=data
+        )
+        rows.append(TimelineEntry(incident=incident, kind=kind, actor=None, data=data,
+                                  **link.fields()))  # fmt: skip
+        seq, head = link.seq, link.hash
+        note_delivery(incident, kind=kind, seq=seq, data=data)
+    entries = TimelineEntry.objects.bulk_create(rows)
+    incident.timeline_seq, incident.timeline_head = seq, head
+    incident.updated_at = rows[-1].at
+    for entry in entries:
+        entry_appended.send(sender=TimelineEntry, incident=incident, entry=entry)
+
+
 # the incident's fields `append` may change besides the chain head and version
 DELIVERY_FIELDS = ("team_delivery_seq", "stakeholder_delivery_seq", "resolution_delivery_seq")
 
