@@ -19,9 +19,7 @@ GENESIS = "0" * 64
 
 
 # the canonical JSON of every hashed entry: keys sorted, no spaces, text as written
-canonical_json = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False
-).encode
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def canonical_time(at: dt.datetime) -> str:

@@ -5,7 +5,6 @@ chains them. Used by `demo --scale` and the benches that need data at size."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 import typing
 from collections.abc import Callable, Sequence

@@ -254,9 +254,7 @@ def _incident(**values: Any) -> Incident:
     """An unsaved incident with these attribute values and the model's defaults for the rest,
     without Model.__init__'s per-field work (the generator makes a million of them)."""
     if not _INCIDENT_DEFAULTS:
-        _INCIDENT_DEFAULTS.update(
-            (k, v) for k, v in Incident().__dict__.items() if k != "_state"
-        )
+        _INCIDENT_DEFAULTS.update((k, v) for k, v in Incident().__dict__.items() if k != "_state")
     inc = Incident.__new__(Incident)
     inc.__dict__.update(_INCIDENT_DEFAULTS)
     inc.__dict__.update(values)
