@@ -8,19 +8,25 @@ and p99 of each with the ratio LARGE/SMALL, and the long incident's page against
 one's.
 
 Run: .venv/bin/python bench/scale.py [SMALL LARGE] [--long N] [--repeat R] [--keep]
-(defaults 1000 1000000, --long 10000, --repeat 21). `--quick` is 200 2000 with --long 1000
-and --repeat 5, for the test suite. It needs PostgreSQL: INCIDENTDESK_DATABASE_URL names the
-server (default postgresql://postgres@127.0.0.1:5432/postgres); the bench creates and drops
-its own database there (`--keep` keeps it).
+[--large-database NAME] (defaults 1000 1000000, --long 10000, --repeat 21). `--quick` is 200
+2000 with --long 1000 and --repeat 5, for the test suite. It needs PostgreSQL:
+INCIDENTDESK_DATABASE_URL names the server (default
+postgresql://postgres@127.0.0.1:5432/postgres); the bench creates and drops its own database
+there (`--keep` keeps it). `--large-database NAME` measures the large size in a second process
+on an existing database instead (generated beforehand, e.g. with `incidentdesk demo --scale`,
+and grown to LARGE if it has fewer): the small size is still measured in a fresh one, in the
+same run. That database is kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +44,8 @@ parser.add_argument("--long", type=int, default=10_000, help="entries of the lon
 parser.add_argument("--repeat", type=int, default=21)
 parser.add_argument("--quick", action="store_true", help="200 vs 2000, for the test suite")
 parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+parser.add_argument("--large-database", help="measure the large size on this existing database")
+parser.add_argument("--database", help=argparse.SUPPRESS)  # the large half's own process
 ARGS = parser.parse_args()
 if ARGS.quick:
     SMALL, LARGE, LONG, REPEAT = 200, 2_000, 1_000, 5
@@ -50,7 +58,10 @@ server = urllib.parse.urlsplit(
 )
 if not server.scheme.startswith("postgres"):
     raise SystemExit("bench/scale.py measures PostgreSQL: set INCIDENTDESK_DATABASE_URL to one")
-DB_NAME = f"bench_scale_{uuid.uuid4().hex[:8]}"
+# named after the URL's database when it names one ("NAME_1a2b3c4d"), so a shared server's
+# naming rules hold; the URL's own database is never touched
+PREFIX = server.path.strip("/") if server.path.strip("/") not in ("", "postgres") else "bench_scale"
+DB_NAME = ARGS.database or f"{PREFIX}_{uuid.uuid4().hex[:8]}"
 ADMIN_URL = server._replace(path="/postgres").geturl()
 os.environ.update(
     INCIDENTDESK_DATABASE_URL=server._replace(path=f"/{DB_NAME}").geturl(),
@@ -61,8 +72,9 @@ os.environ.update(
 
 import psycopg  # noqa: E402
 
-with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-    admin.execute(f"CREATE DATABASE {DB_NAME}")
+if not ARGS.database:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {DB_NAME}")
 
 import django  # noqa: E402
 
@@ -168,28 +180,52 @@ def grow(total: int) -> None:
         print(
             f"(added {made.incidents:,} incidents, {made.entries:,} timeline entries and "
             f"{made.deliveries:,} deliveries in {time.perf_counter() - started:,.0f} s)",
+            file=sys.stderr if ARGS.database else sys.stdout,
             flush=True,
         )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 
 
-def main() -> None:
-    setup_test_environment()
-    logging.getLogger("incidentdesk.requests").setLevel(logging.WARNING)  # a line per request
+def measure_at(total: int) -> tuple[dict[str, tuple[float, float]], int]:
+    """This database grown to `total` incidents, with the long and the short incident added,
+    measured: the figures and the number of incidents."""
     call_command("migrate", verbosity=0)
     policy_sync_from_file()
     scale.gather_cast()
+    grow(total)
     long, short = incidents_of_size()
-    results = {}
+    return measure(long, short), Incident.objects.count()
+
+
+def large_elsewhere() -> tuple[dict[str, tuple[float, float]], int]:
+    """The large size measured by this script in a process of its own, on --large-database."""
+    args = [sys.executable, os.path.abspath(__file__), str(SMALL), str(LARGE)]
+    args += ["--database", ARGS.large_database, "--long", str(LONG), "--repeat", str(REPEAT)]
+    env = {**os.environ, "INCIDENTDESK_DATABASE_URL": server.geturl()}
+    done = subprocess.run(args, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return {k: (v[0], v[1]) for k, v in found["figures"].items()}, found["incidents"]
+
+
+def main() -> None:
+    setup_test_environment()
+    logging.getLogger("incidentdesk.requests").setLevel(logging.WARNING)  # a line per request
+    if ARGS.database:  # the large half, for the parent process
+        figures, count = measure_at(LARGE)
+        print(json.dumps({"figures": figures, "incidents": count}))
+        return
+    results, counts = {}, {}
     for label, total in (("small", SMALL), ("large", LARGE)):
-        grow(total)
-        count = Incident.objects.count()
-        print(f"\n{label}: {count:,} incidents (PostgreSQL), p50 / p99 ms of {REPEAT} runs")
-        results[label] = measure(long, short)
+        if label == "large" and ARGS.large_database:
+            connections.close_all()
+            results[label], counts[label] = large_elsewhere()
+        else:
+            results[label], counts[label] = measure_at(total)
+        print(f"\n{label}: {counts[label]:,} incidents (PostgreSQL), p50 / p99 ms of {REPEAT} runs")
         for name, (p50, p99) in results[label].items():
             print(f"  {name:40} {p50:9.2f} {p99:9.2f}")
-    print(f"\nratios {LARGE:,} / {SMALL:,} incidents (p50, p99)")
+    print(f"\nratios {counts['large']:,} / {counts['small']:,} incidents (p50, p99)")
     for name in results["small"]:
         (a50, a99), (b50, b99) = results["small"][name], results["large"][name]
         print(f"  {name:40} {b50 / a50:9.2f} {b99 / a99:9.2f}")
@@ -205,8 +241,8 @@ try:
     main()
 finally:
     connections.close_all()
-    if not ARGS.keep:
+    if not ARGS.keep and not ARGS.database:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    else:
+    elif not ARGS.database:
         print(f"kept database {DB_NAME}")

@@ -20,17 +20,17 @@ COUNT = 200
 FACTS = """
 import json
 from incidentdesk.incidents.models import Incident, TimelineEntry
-from incidentdesk.incidents.services import _compute_due
+from incidentdesk.incidents.services import compute_due
 from incidentdesk.incidents.selectors import policy_for
 from incidentdesk.reviews.models import ActionItem, Review
-from incidentdesk.reviews.services import _remind_on
+from incidentdesk.reviews.services import next_remind_on
 from incidentdesk.comms.models import Delivery
 from incidentdesk.statuspage.models import Publication, ComponentStatusChange
 from django.db.models import Count
 wrong = []
 for i in Incident.objects.select_related("policy_version"):
     stored = (i.sla_check_at, i.review_check_on)
-    _compute_due(i, policy_for(i))
+    compute_due(i, policy_for(i))
     if stored[0] != i.sla_check_at or (i.status != "closed" and stored[1] != i.review_check_on):
         wrong.append(i.ref)
 items = list(ActionItem.objects.all())
@@ -44,7 +44,7 @@ print(json.dumps({
     "sent": Delivery.objects.filter(state="sent").count(),
     "reviews": Review.objects.filter(state="published").count(),
     "items": len(items),
-    "reminders_wrong": [a.pk for a in items if a.remind_on != _remind_on(a)],
+    "reminders_wrong": [a.pk for a in items if a.remind_on != next_remind_on(a)],
     "due_wrong": wrong,
     "publications": Publication.objects.count(),
     "component_changes": ComponentStatusChange.objects.count(),

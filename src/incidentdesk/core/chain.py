@@ -18,25 +18,48 @@ from . import clock
 GENESIS = "0" * 64
 
 
+# the canonical JSON of every hashed entry: keys sorted, no spaces, text as written
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical_time(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`at` in UTC as 2026-12-03T11:42:46.000000Z."""
+    if at.tzinfo is not dt.UTC:
+        at = at.astimezone(dt.UTC)
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def entry_hash(
     *, scope: str, seq: int, kind: str, actor: str, at: dt.datetime, data: Any, prev_hash: str
 ) -> str:
-    body = json.dumps(
-        {
-            "scope": scope,
-            "seq": seq,
-            "kind": kind,
-            "actor": actor,
-            "at": canonical_time(at),
-            "data": data,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    return text_hash(
+        scope_json=canonical_json(scope),
+        seq=seq,
+        kind_json=canonical_json(kind),
+        actor_json=canonical_json(actor),
+        at_text=canonical_time(at),
+        data_json=canonical_json(data),
+        prev_hash=prev_hash,
+    )
+
+
+def text_hash(
+    *,
+    scope_json: str,
+    seq: int,
+    kind_json: str,
+    actor_json: str,
+    at_text: str,
+    data_json: str,
+    prev_hash: str,
+) -> str:
+    """`entry_hash` from the entry's parts already in canonical text (`canonical_json` of the
+    scope, kind, actor and data, `canonical_time` of the moment), for writers of many entries:
+    the canonical JSON of {"actor", "at", "data", "kind", "scope", "seq"} (keys sorted), then
+    the previous hash."""
+    body = (
+        f'{{"actor":{actor_json},"at":"{at_text}","data":{data_json},'
+        f'"kind":{kind_json},"scope":{scope_json},"seq":{int(seq)}}}'
     )
     return hashlib.sha256((body + prev_hash).encode()).hexdigest()
 

@@ -17,13 +17,17 @@ their reminder is due. Entries are stamped in the past, the newest a few hours a
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import operator
 import random
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.db.models.base import ModelState
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.accounts.services import user_create
@@ -31,11 +35,11 @@ from incidentdesk.comms.models import ChannelKind, Delivery, DeliveryState
 from incidentdesk.core import clock
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident, PublicUpdate, TimelineEntry
-from incidentdesk.incidents.services import _compute_due
+from incidentdesk.incidents.services import compute_due
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import active_policy
 from incidentdesk.reviews.models import ActionItem, ActionStatus, Review, ReviewState
-from incidentdesk.reviews.services import _remind_on
+from incidentdesk.reviews.services import next_remind_on
 from incidentdesk.statuspage.models import (
     Component,
     ComponentStatus,
@@ -46,7 +50,7 @@ from incidentdesk.statuspage.models import (
 from incidentdesk.statuspage.services import page_bump
 
 from . import loader
-from .bulk import ENTRY_FIELDS, Chain, Progress, insert_rows, reserve_ids
+from .bulk import ENTRY_FIELDS, Chain, Progress, entry_line, insert_rows, reserve_ids
 
 BATCH = 2_000
 # the newest incidents are still being worked; the rest are history over this many days
@@ -243,6 +247,21 @@ def _status_for(rng: random.Random, age: dt.timedelta) -> Status:
     return Status.RESOLVED if age < dt.timedelta(days=7) else Status.CLOSED
 
 
+_INCIDENT_DEFAULTS: dict[str, Any] = {}
+
+
+def _incident(**values: Any) -> Incident:
+    """An unsaved incident with these attribute values and the model's defaults for the rest,
+    without Model.__init__'s per-field work (the generator makes a million of them)."""
+    if not _INCIDENT_DEFAULTS:
+        _INCIDENT_DEFAULTS.update((k, v) for k, v in Incident().__dict__.items() if k != "_state")
+    inc = Incident.__new__(Incident)
+    inc.__dict__.update(_INCIDENT_DEFAULTS)
+    inc.__dict__.update(values)
+    inc._state = ModelState()
+    return inc
+
+
 class Story:
     """Writes one incident's life into a batch, in the order the services would."""
 
@@ -261,12 +280,12 @@ class Story:
         severity = _pick(rng, SEVERITIES)
         area = rng.choice(AREAS)
         title = f"{area} {rng.choice(SYMPTOMS[type_])}"
-        inc = Incident(
-            pk=pk,
+        inc = _incident(
+            id=pk,
             title=title,
             description=f"{title} since {reported:%H:%M}; our stores see it.",
-            reporter_id=reporter.pk,
-            reporter_org_id=org.pk,
+            reporter_id=reporter.id,
+            reporter_org_id=org.id,
             status=Status.REPORTED,
             policy_version_id=c.policy_version_id,
             reported_at=reported,
@@ -277,7 +296,7 @@ class Story:
             version=0,
         )
         self.b.incidents.append(inc)
-        self.b.affected.append((pk, org.pk))
+        self.b.affected.append((pk, org.id))
         ch = Chain(inc, self.b.entries)
         self.member = rng.choice(c.members)
         self.t = reported
@@ -328,7 +347,7 @@ class Story:
     def _triage(self, inc: Incident, ch: Chain, type_: str, severity: str, who: User) -> None:
         m = self.member
         inc.acknowledged_at = self._later(3, 40)
-        inc.assignee_id = m.pk
+        inc.assignee_id = m.id
         ch.add("acknowledged", m, inc.acknowledged_at, {"late": False, "assignee": m.email})
         impact = self.rng.choice(IMPACTS[severity])
         inc.type, inc.severity, inc.impact = type_, severity, impact
@@ -366,7 +385,7 @@ class Story:
     def _update(self, inc: Incident, ch: Chain, status: str, body: str, reporter: User) -> None:
         at = self._later(2, 45)
         seq = ch.add("public_update", self.member, at, {"status": status, "body": body})
-        self.b.updates.append((inc.pk, status, body, self.member.pk, at, seq))
+        self.b.updates.append((inc.id, status, body, self.member.id, at, seq))
         inc.first_update_at = inc.first_update_at or at
         inc.last_update_at = at
         self._notify(ch, "public_update", "stakeholders", [reporter])
@@ -380,9 +399,9 @@ class Story:
                 (
                     pk,
                     f"generated:{pk}",
-                    ch.incident.pk,
+                    ch.incident.id,
                     ChannelKind.EMAIL,
-                    person.pk,
+                    person.id,
                     person.email,
                     trigger,
                     audience,
@@ -439,22 +458,22 @@ class Story:
         assert inc.triaged_at is not None and inc.resolved_at is not None
         self.b.publications.append(
             (
-                inc.pk,
+                inc.id,
                 inc.title,
                 "",
                 False,
                 "",
                 inc.triaged_at,
-                self.c.manager.pk,
+                self.c.manager.id,
                 True,
                 "",
                 None,
                 None,
             )
         )
-        self.b.links.append((inc.pk, comp.pk, down))
-        self.b.changes.append((comp.pk, down, inc.triaged_at))
-        self.b.changes.append((comp.pk, ComponentStatus.OPERATIONAL, inc.resolved_at))
+        self.b.links.append((inc.id, comp.id, down))
+        self.b.changes.append((comp.id, down, inc.triaged_at))
+        self.b.changes.append((comp.id, ComponentStatus.OPERATIONAL, inc.resolved_at))
 
     def _close(self, inc: Incident, ch: Chain, now: dt.datetime) -> None:
         severity = self.c.policy.severities.get(inc.severity)
@@ -470,11 +489,11 @@ class Story:
         self.b.reviews.append(
             (
                 pk,
-                inc.pk,
+                inc.id,
                 ReviewState.PUBLISHED,
                 sections,
                 [],
-                self.member.pk,
+                self.member.id,
                 1,
                 started,
                 published,
@@ -486,8 +505,8 @@ class Story:
             item_pk = next(self.keys.items)
             due = (published + dt.timedelta(days=self.rng.randint(7, 60))).date()
             done = due < now.date()
-            item = ActionItem(
-                incident_id=inc.pk,
+            item = SimpleNamespace(
+                incident_id=inc.id,
                 due_date=due,
                 reminded_soon_for=due if done else None,
                 reminded_overdue_for=None,
@@ -496,18 +515,18 @@ class Story:
             self.b.items.append(
                 (
                     item_pk,
-                    inc.pk,
+                    inc.id,
                     title,
                     "detect",
-                    self.member.pk,
+                    self.member.id,
                     due,
                     item.status,
-                    self.c.manager.pk,
+                    self.c.manager.id,
                     published,
                     published if done else None,
                     item.reminded_soon_for,
                     None,
-                    _remind_on(item),
+                    next_remind_on(item),  # type: ignore[arg-type]
                 )
             )
             ch.add(
@@ -534,7 +553,7 @@ class Story:
         )
 
     def _finish(self, inc: Incident, now: dt.datetime) -> None:
-        _compute_due(inc, self.c.policy)
+        compute_due(inc, self.c.policy)
         if inc.status == Status.CLOSED:
             inc.review_check_on = None  # its review is published: nothing left to check
 
@@ -542,6 +561,7 @@ class Story:
 # -- the run ---------------------------------------------------------------------------------
 
 INCIDENT_FIELDS = [f.attname for f in Incident._meta.concrete_fields]
+_incident_row = operator.attrgetter(*INCIDENT_FIELDS)
 DELIVERY_FIELDS = (
     "id",
     "key",
@@ -607,15 +627,11 @@ PUBLICATION_FIELDS = (
 
 
 def _write(batch: Batch) -> None:
-    insert_rows(
-        Incident,
-        INCIDENT_FIELDS,
-        [tuple(getattr(i, n) for n in INCIDENT_FIELDS) for i in batch.incidents],
-    )
+    insert_rows(Incident, INCIDENT_FIELDS, [_incident_row(i) for i in batch.incidents])
     insert_rows(
         Incident.affected_orgs.through, ("incident_id", "stakeholderorg_id"), batch.affected
     )
-    insert_rows(TimelineEntry, ENTRY_FIELDS, batch.entries)
+    insert_rows(TimelineEntry, ENTRY_FIELDS, batch.entries, entry_line)
     insert_rows(
         PublicUpdate,
         ("incident_id", "status", "body", "posted_by_id", "posted_at", "seq"),
@@ -627,6 +643,12 @@ def _write(batch: Batch) -> None:
     insert_rows(Publication, PUBLICATION_FIELDS, batch.publications)
     insert_rows(IncidentComponent, ("incident_id", "component_id", "status"), batch.links)
     insert_rows(ComponentStatusChange, ("component_id", "status", "at"), batch.changes)
+
+
+GROWN = [
+    m._meta.db_table
+    for m in (Incident, TimelineEntry, PublicUpdate, Delivery, Review, ActionItem, Publication)
+]
 
 
 @dataclass(frozen=True)
@@ -642,43 +664,98 @@ class Generated:
         )
 
 
-def generate(
-    count: int, *, stream: IO[str] | None = None, seed: int = 12, batch_size: int = BATCH
-) -> Generated:
-    """Write `count` generated incidents, oldest first, in batches of `batch_size`."""
-    c = gather_cast()
-    rng = random.Random(seed)
-    now = clock.now()
+@dataclass(frozen=True)
+class Slice:
+    """One batch of a run: incidents `start` to `start + len(pks)` of `count`."""
+
+    start: int
+    count: int
+    pks: list[int]
+    now: dt.datetime
+    seed: int
+
+
+_CAST: list[Cast] = []  # the run's cast, for the processes that make its batches
+
+
+def _make(part: Slice) -> tuple[int, int, int]:
+    """Make and write one batch in its own transaction: (incidents, entries, deliveries)."""
+    c, size, count, now = _CAST[0], len(part.pks), part.count, part.now
+    rng = random.Random(f"{part.seed}:{part.start}")  # the same history, however many processes
     open_count = min(OPEN_MAX, max(1, int(count * OPEN_SHARE)))
     history = dt.timedelta(days=HISTORY_DAYS)
-    progress = Progress(count, stream or sys.stderr)
-    entries = deliveries = 0
+    batch = Batch()
+    with transaction.atomic():
+        keys = Keys(
+            deliveries=iter(reserve_ids(Delivery, size * 6)),
+            reviews=iter(reserve_ids(Review, size)),
+            items=iter(reserve_ids(ActionItem, size * 2)),
+        )
+        story = Story(c, batch, rng, keys)
+        for offset, pk in enumerate(part.pks):
+            i = part.start + offset
+            if i >= count - open_count:  # the open ones: reported in the last 36 hours
+                age = dt.timedelta(hours=36) * (count - i) / open_count
+            else:
+                age = history * (1 - i / count) + dt.timedelta(days=2)
+            reported = now - age - dt.timedelta(hours=8)
+            story.tell(pk, reported, _status_for(rng, age), now - dt.timedelta(hours=1))
+        _write(batch)
+    return size, len(batch.entries), len(batch.deliveries)
+
+
+def _slices(count: int, batch_size: int, now: dt.datetime, seed: int) -> Iterator[Slice]:
+    """The run's batches, oldest first, each with its incident keys reserved in that order (so
+    ids follow report times whichever process writes the batch). On SQLite the keys of a
+    batch are taken under its write lock instead: there one process makes them in turn."""
     for start in range(0, count, batch_size):
         size = min(batch_size, count - start)
-        batch = Batch()
-        with transaction.atomic():
+        if connection.vendor == "postgresql":
             pks = reserve_ids(Incident, size)
-            keys = Keys(
-                deliveries=iter(reserve_ids(Delivery, size * 6)),
-                reviews=iter(reserve_ids(Review, size)),
-                items=iter(reserve_ids(ActionItem, size * 2)),
-            )
-            story = Story(c, batch, rng, keys)
-            for offset, pk in enumerate(pks):
-                i = start + offset
-                if i >= count - open_count:  # the open ones: reported in the last day and a half
-                    age = dt.timedelta(hours=36) * (count - i) / open_count
-                else:
-                    age = history * (1 - i / count) + dt.timedelta(days=2)
-                reported = now - age - dt.timedelta(hours=8)
-                story.tell(pk, reported, _status_for(rng, age), now - dt.timedelta(hours=1))
-            _write(batch)
-            entries += len(batch.entries)
-            deliveries += len(batch.deliveries)
-        progress.add(size)
+        else:
+            with transaction.atomic():
+                pks = reserve_ids(Incident, size)
+        yield Slice(start, count, pks, now, seed)
+
+
+def generate(
+    count: int,
+    *,
+    stream: IO[str] | None = None,
+    seed: int = 12,
+    batch_size: int = BATCH,
+    processes: int = 2,
+) -> Generated:
+    """Write `count` generated incidents, oldest first, in batches of `batch_size`, one
+    transaction each. On PostgreSQL, runs of more than two batches are made by `processes`
+    processes at once: Python building one batch while the server indexes another."""
+    _CAST[:] = [gather_cast()]
+    progress = Progress(count, stream or sys.stderr)
+    now = clock.now()
+    parts = _slices(count, batch_size, now, seed)
+    entries = deliveries = 0
+    if connection.vendor == "postgresql" and processes > 1 and count > 2 * batch_size:
+        connections.close_all()  # each process opens its own
+        with multiprocessing.get_context("fork").Pool(processes, _forked) as pool:
+            for size, made, sent in pool.imap_unordered(_make, parts):
+                entries, deliveries = entries + made, deliveries + sent
+                progress.add(size)
+    else:
+        for part in parts:
+            size, made, sent = _make(part)
+            entries, deliveries = entries + made, deliveries + sent
+            progress.add(size)
     with transaction.atomic():
         page_bump()
+    if connection.vendor == "postgresql":  # the planner's statistics, for the tables grown
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(GROWN))
     return Generated(count, entries, deliveries)
+
+
+def _forked() -> None:
+    """A generating process: the parent's connections were closed before the fork."""
+    connections.close_all()
 
 
 def fan_out(incident: Incident, count: int, *, batch_size: int = 5_000) -> int:
@@ -704,7 +781,7 @@ def fan_out(incident: Incident, count: int, *, batch_size: int = 5_000) -> int:
                     "recipient": address, "delivery": pk, "attempts": 1, "note": "250 OK",
                 })  # fmt: skip
             insert_rows(Delivery, (*DELIVERY_FIELDS, *DELIVERY_DEFAULTS), deliveries)
-            insert_rows(TimelineEntry, ENTRY_FIELDS, chain_.rows)
+            insert_rows(TimelineEntry, ENTRY_FIELDS, chain_.rows, entry_line)
             chain_.rows.clear()
         Incident.objects.filter(pk=locked.pk).update(
             timeline_seq=locked.timeline_seq,

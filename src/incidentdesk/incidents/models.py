@@ -105,6 +105,8 @@ class Incident(models.Model):
             models.Index(fields=["comms_lead", "-id"], name="incident_comms_lead_id"),
             # the reviews still due, the longest resolved first (the manager's day)
             models.Index(fields=["status", "resolved_at"], name="incident_status_resolved"),
+            # insights read a range of report times, the newest first by default
+            models.Index(fields=["reported_at", "id"], name="incident_reported_at"),
         ]
 
     def __str__(self) -> str:

@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from incidentdesk.accounts.models import Role, User
 from incidentdesk.core.errors import Conflict, NotFound, field_error
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import policy_of
 
-from .lifecycle import Status
+from .lifecycle import FINISHED, OPEN, Status
 from .models import Incident
 from .search import incidents_matching
 
@@ -142,3 +142,24 @@ def triage_due_at(incident: Incident) -> dt.datetime:
 
 def open_info_requests(incident: Incident) -> Any:
     return incident.info_requests.filter(answered_at__isnull=True)
+
+
+# finished incidents are counted up to this many per status ("1,000+" past it)
+COUNT_CAP = 1_000
+
+
+def status_counts() -> dict[str, str]:
+    """Incidents per status as the queue shows them: exact for the open statuses (read over
+    the (status, id) index, so they cost what the open incidents cost), at most COUNT_CAP for
+    the finished ones, shown as "1,000+" past it: counting years of closed incidents on every
+    queue page would cost what the history costs."""
+    open_ = Incident.objects.filter(status__in=OPEN).values_list("status")
+    counts: dict[str, int] = dict(open_.annotate(n=Count("id")).values_list("status", "n"))
+    for status in FINISHED:
+        counts[status] = (
+            Incident.objects.filter(status=status).values("id")[: COUNT_CAP + 1].count()
+        )
+    return {
+        s.value: f"{COUNT_CAP:,}+" if counts.get(s, 0) > COUNT_CAP else f"{counts.get(s, 0):,}"
+        for s in Status
+    } | {"open": f"{sum(counts.get(s, 0) for s in OPEN):,}"}

@@ -74,7 +74,7 @@ def _transition(incident: Incident, target: Status) -> Status:
     return previous
 
 
-def _compute_due(incident: Incident, policy: Policy) -> None:
+def compute_due(incident: Incident, policy: Policy) -> None:
     """SLA due times from the incident's policy version and severity."""
     sla = policy.sla_for(incident.severity or None, incident.type)
     incident.ack_due_at = incident.reported_at + sla.acknowledge
@@ -171,7 +171,7 @@ def incident_report(
             policy_version=version,
             updated_at=now,
         )
-        _compute_due(incident, policy)
+        compute_due(incident, policy)
         incident.save()
         if org is not None:
             incident.affected_orgs.add(org)
@@ -352,7 +352,7 @@ def incident_categorize(
         if incident.status == Status.REPORTED:
             _transition(incident, Status.TRIAGED)
             incident.triaged_at = clock.now()
-        _compute_due(incident, policy)
+        compute_due(incident, policy)
         timeline.append(
             incident,
             kind="categorized",
@@ -471,7 +471,7 @@ def incident_post_update(
         if incident.first_update_at is None:
             incident.first_update_at = now
         incident.last_update_at = now
-        _compute_due(incident, policy_for(incident))
+        compute_due(incident, policy_for(incident))
         incident.save()
     return update
 
@@ -529,7 +529,7 @@ def incident_resolve(
         now = clock.now()
         incident.resolved_at = now
         incident.resolution_summary = summary
-        _compute_due(incident, policy_for(incident))
+        compute_due(incident, policy_for(incident))
         open_tasks = list(
             incident.tasks.filter(state=TaskState.OPEN).values_list("title", flat=True)
         )
@@ -600,7 +600,7 @@ def incident_reject(
         incident.rejected_at = clock.now()
         incident.rejection_reason = reason
         incident.duplicate_of = original
-        _compute_due(incident, policy_for(incident))
+        compute_due(incident, policy_for(incident))
         timeline.append(
             incident,
             kind="rejected",
@@ -630,7 +630,7 @@ def incident_reopen(
         previous = _transition(incident, target)
         incident.resolved_at = incident.closed_at = incident.rejected_at = None
         incident.duplicate_of = None
-        _compute_due(incident, policy_for(incident))
+        compute_due(incident, policy_for(incident))
         timeline.append(
             incident,
             kind="reopened",

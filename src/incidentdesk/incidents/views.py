@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import (
-    Count,
     Max,
     QuerySet,
 )
@@ -41,6 +40,7 @@ from .selectors import (
     incident_get_for,
     incident_list_for,
     policy_for,
+    status_counts,
 )
 from .steps import DONE, LATE, NOT_APPLICABLE, PENDING, StepState, policy_steps
 from .timeline_text import describe
@@ -254,9 +254,7 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
                 ),
             }
         )
-    counts = dict(
-        Incident.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
+    counts = status_counts()
     team = User.objects.filter(is_active=True, role__in=["admin", "manager", "member"])
     return {
         "nav": "queue",
@@ -265,8 +263,8 @@ def _queue_context(request: HttpRequest) -> dict[str, Any]:
         "next_query": params.query(after=next_cursor) if next_cursor else None,
         "first_query": params.query(after=""),
         "live_query": params.query(),
-        "counts": [(s.value, counts.get(s.value, 0)) for s in Status],
-        "open_count": sum(counts.get(s, 0) for s in lifecycle.OPEN),
+        "counts": [(s.value, counts[s.value]) for s in Status],
+        "open_count": counts["open"],
         "status_choices": STATUS_CHOICES,
         "types": policy.types,
         "severities": policy.severities,

@@ -25,6 +25,9 @@ from .selectors import components_of, incidents_reported_between, local_date
 
 DEFAULT_DAYS = 180
 MAX_DAYS = 3 * 366
+# the default range (no dates chosen) shows at most the newest this many incidents of it, so
+# the page costs the same after years of history; chosen dates show every incident
+DEFAULT_LATEST = 250
 
 
 def parse_range(start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
@@ -110,11 +113,24 @@ def record_of(
     )
 
 
-def figures(by: User, first: dt.date, last: dt.date) -> dict[str, Any]:
-    """Every figure for incidents reported from `first` to `last` (inclusive)."""
+def figures(
+    by: User, first: dt.date, last: dt.date, *, latest: int | None = None
+) -> dict[str, Any]:
+    """Every figure for incidents reported from `first` to `last` (inclusive). `latest`: at
+    most the newest this many of them; when the range holds more, the figures start at the
+    report time of the oldest one kept ("latest": {"limit", "since"} in the result)."""
     require(by, "insights.view")
     start, end = _bounds(first, last)
-    incidents = list(incidents_reported_between(start, end))
+    reported = incidents_reported_between(start, end)
+    cut: dt.datetime | None = None
+    if latest is None:
+        incidents = list(reported)
+    else:  # newest first over the (reported_at, id) index, then back in report order
+        incidents = list(reported.order_by("-reported_at", "-id")[: latest + 1])[::-1]
+        if len(incidents) > latest:
+            incidents = incidents[1:]
+            cut = incidents[0].reported_at
+            first = local_date(cut)
     facts = step_facts(incidents)
     links = components_of(incidents)
     records = [
@@ -145,4 +161,6 @@ def figures(by: User, first: dt.date, last: dt.date) -> dict[str, Any]:
         severities=list(policy.severities),
     )
     result["conformance"] = conformance.aggregate(incidents, facts)
+    if cut is not None:
+        result["latest"] = {"limit": latest, "since": cut.isoformat()}
     return result

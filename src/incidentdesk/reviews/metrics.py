@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -265,7 +266,14 @@ def reopen_rate(records: list[IncidentRecord]) -> dict[str, Any]:
 
 
 def _similar(a: str, b: str) -> bool:
-    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio() >= TITLE_SIMILARITY
+    return _similar_lower(a.lower(), b.lower())
+
+
+@functools.lru_cache(maxsize=65_536)
+def _similar_lower(a: str, b: str) -> bool:
+    """Kept per pair of titles: titles repeat ("Checkout is slow"), and each comparison
+    is a quadratic diff."""
+    return difflib.SequenceMatcher(None, a, b).ratio() >= TITLE_SIMILARITY
 
 
 def recurrence(records: list[IncidentRecord]) -> dict[str, Any]:

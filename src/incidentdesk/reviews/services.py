@@ -411,7 +411,7 @@ def action_item_update(
             item.due_date = due_date
         if not changes:
             return item
-        item.remind_on = _remind_on(item)
+        item.remind_on = next_remind_on(item)
         item.save()
         timeline.append(
             incident,
@@ -429,7 +429,7 @@ REMIND_BEFORE = dt.timedelta(days=2)
 CHECK_BATCH = 200
 
 
-def _remind_on(item: ActionItem) -> dt.date | None:
+def next_remind_on(item: ActionItem) -> dt.date | None:
     """The next day a reminder is due for the item: two days before its due date, then the
     day after it; none once both are written or the item is finished."""
     if item.status not in UNFINISHED or item.reminded_overdue_for == item.due_date:
@@ -468,7 +468,7 @@ def action_item_reminders() -> int:
                     kind, item.reminded_overdue_for = "action_item_overdue", item.due_date
                 elif item.due_date >= today and item.reminded_soon_for != item.due_date:
                     kind, item.reminded_soon_for = "action_item_due_soon", item.due_date
-            item.remind_on = _remind_on(item)
+            item.remind_on = next_remind_on(item)
             item.save()
             if kind is None:
                 continue

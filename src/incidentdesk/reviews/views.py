@@ -24,9 +24,10 @@ from incidentdesk.core.markdown import render_markdown
 from incidentdesk.incidents.selectors import incident_get_for
 
 from . import charts, export, metrics, services
+from . import insights as insights_range
 from .blameless import check
 from .conformance import incident_conformance
-from .insights import figures, parse_range
+from .insights import DEFAULT_DAYS, figures, parse_range
 from .models import SECTIONS, ActionKind, ActionStatus, ReviewRevision
 from .selectors import (
     UNFINISHED,
@@ -346,8 +347,11 @@ def _figures(request: HttpRequest) -> tuple[dict[str, Any] | None, dict[str, str
         first, last = parse_range(raw["from"] or None, raw["to"] or None)
     except DomainError as exc:
         return None, raw, [e.message for e in exc.errors] or [exc.detail]
+    chosen = bool(raw["from"].strip() or raw["to"].strip())
     return (
-        figures(_user(request), first, last),
+        figures(
+            _user(request), first, last, latest=None if chosen else insights_range.DEFAULT_LATEST
+        ),
         {"from": first.isoformat(), "to": last.isoformat()},
         [],
     )
@@ -391,6 +395,11 @@ def insights(request: HttpRequest) -> HttpResponse:
     require(_user(request), "insights.view")
     result, shown, errors = _figures(request)
     context: dict[str, Any] = {"range": shown, "errors": errors, "nav": "insights"}
+    if result is not None and "latest" in result:
+        context.update(
+            default_days=DEFAULT_DAYS,
+            latest_since=dt.datetime.fromisoformat(result["latest"]["since"]),
+        )
     if result is not None:
         counts = result["counts"]
         context.update(
