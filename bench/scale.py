@@ -187,9 +187,23 @@ def grow(total: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def others_writing() -> bool:
+    """Another session busy on this database (a `demo --scale` still generating into it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state NOT IN ('idle')"
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def measure_at(total: int) -> tuple[dict[str, tuple[float, float]], int]:
     """This database grown to `total` incidents, with the long and the short incident added,
-    measured: the figures and the number of incidents."""
+    measured: the figures and the number of incidents. A generation still running into it
+    (--large-database) is waited for first."""
+    while ARGS.database and Incident.objects.count() < total and others_writing():
+        print(f"(waiting for the generation into {DB_NAME} to finish)", file=sys.stderr)
+        time.sleep(15)
     call_command("migrate", verbosity=0)
     policy_sync_from_file()
     scale.gather_cast()

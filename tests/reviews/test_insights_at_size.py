@@ -5,6 +5,7 @@ the same however many incidents exist (the limits are lowered here to keep the t
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -53,7 +54,8 @@ def test_default_insights_show_the_newest_incidents_at_the_same_cost(
     newest = clock.now() - dt.timedelta(days=60 - 8, hours=3)
     assert f"reported since {timezone.localtime(newest):%Y-%m-%d %H:%M}" in body
 
-    # dates the user chooses show every incident of the range
+    # the export, a file the user asks for, and dates the user chooses cover every incident
+    assert json.loads(client.get("/insights/metrics.json").content)["incidents"] == 12
     today = clock.now().date()
     chosen = client.get(f"/insights/?from={today - dt.timedelta(days=90)}&to={today}")
     assert "<strong>12</strong>" in chosen.content.decode()

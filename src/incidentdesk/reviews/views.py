@@ -341,7 +341,10 @@ def actions_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _figures(request: HttpRequest) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
+def _figures(
+    request: HttpRequest, latest: int | None = None
+) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
+    """`latest`: without dates chosen, the figures of at most that many newest incidents."""
     raw = {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")}
     try:
         first, last = parse_range(raw["from"] or None, raw["to"] or None)
@@ -349,9 +352,7 @@ def _figures(request: HttpRequest) -> tuple[dict[str, Any] | None, dict[str, str
         return None, raw, [e.message for e in exc.errors] or [exc.detail]
     chosen = bool(raw["from"].strip() or raw["to"].strip())
     return (
-        figures(
-            _user(request), first, last, latest=None if chosen else insights_range.DEFAULT_LATEST
-        ),
+        figures(_user(request), first, last, latest=None if chosen else latest),
         {"from": first.isoformat(), "to": last.isoformat()},
         [],
     )
@@ -393,7 +394,7 @@ def _duration_view(d: dict[str, Any]) -> dict[str, Any]:
 @team_page
 def insights(request: HttpRequest) -> HttpResponse:
     require(_user(request), "insights.view")
-    result, shown, errors = _figures(request)
+    result, shown, errors = _figures(request, insights_range.DEFAULT_LATEST)
     context: dict[str, Any] = {"range": shown, "errors": errors, "nav": "insights"}
     if result is not None and "latest" in result:
         context.update(
