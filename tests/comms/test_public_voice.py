@@ -11,8 +11,9 @@ from incidentdesk.comms.services import channel_create
 from incidentdesk.incidents import services as s
 from incidentdesk.statuspage import services as statuspage
 from incidentdesk.statuspage import subscriptions
+from tests.statuspage.conftest import run_worker
 
-from .conftest import deliver_due, run_worker
+from .conftest import deliver_due
 
 INTERNAL = "Checkout page times out for all stores since 10:00"
 PUBLIC = "Checkout is slow or timing out"
