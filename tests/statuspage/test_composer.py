@@ -315,3 +315,10 @@ def test_a_wrong_component_or_status_is_refused_by_name(incident, member, api_co
     )
     assert r.status_code == 200 and "API: unknown status" in text(r)
     assert written() == before
+
+
+def test_the_publish_form_never_offers_the_internal_title(member):
+    quiet = incident_report(by=member, title=INTERNAL)
+    page = _as(member).get(f"/status/manage/incidents/{quiet.ref}").content.decode()
+    [field] = re.findall(r'<input[^>]*id="p-title"[^>]*>', page)
+    assert 'value=""' in field and "required" in field
