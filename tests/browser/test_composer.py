@@ -84,7 +84,7 @@ def test_composer_previews_then_posts_everywhere_in_one_click(new_page, live_ser
     for line in EMAIL_ONLY[:2]:
         assert line not in desk.locator("#preview-statuspage").inner_text()
     assert _scroll_width(desk) <= 1280
-    screenshot(desk, "composer-preview-1280")
+    screenshot(desk, "composer-preview")
     desk.get_by_role("button", name="Post and send").click()
     desk.wait_for_load_state("networkidle")
     assert "sent to the stakeholders and subscribers" in desk.locator("main").inner_text()
@@ -117,6 +117,5 @@ def test_composer_previews_then_posts_everywhere_in_one_click(new_page, live_ser
     _compose(phone, base, incident, checkout)
     assert phone.locator("#preview-subscriber").is_visible()
     assert _scroll_width(phone) <= 375
-    screenshot(phone, "composer-preview-375")
     phone.goto(f"{base}/status/incidents/{publication.pk}/")
     assert _scroll_width(phone) <= 375

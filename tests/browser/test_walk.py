@@ -24,14 +24,22 @@ import pytest
 from playwright.sync_api import expect
 
 from incidentdesk.accounts.services import user_create
+from incidentdesk.comms.services import channel_create
 from incidentdesk.incidents.kinds import KIND_LABELS, RECIPIENT_LABELS, Audience
 from incidentdesk.incidents.lifecycle import Status
 from incidentdesk.incidents.models import Incident
 from incidentdesk.policy.schema import NOTIFICATION_TRIGGERS
-from incidentdesk.statuspage import cache
+from incidentdesk.statuspage import cache, subscriptions
 from incidentdesk.statuspage.models import ComponentStatus
 from tests.browser.conftest import login, screenshot
+from tests.browser.public_outputs import PublicOutputs
+from tests.comms.conftest import http_receiver, smtp  # noqa: F401  (real SMTP and HTTP)
 from tests.conftest import PASSWORD
+
+PUBLIC = "Checkout is slow or timing out"
+INTERNAL = "Checkout page times out for all stores"
+NOTE = "Checkout pods restart under load; scaling up."
+SUBSCRIBER = "reader@example.org"
 
 CODES = (
     set(KIND_LABELS)
@@ -116,9 +124,25 @@ def _send_update(member: Walker, ref: str, status: str, body: str) -> None:
     member.click("button", "Post and send")
 
 
+def _outside_readers(http_receiver) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A status page subscriber by mail, and a webhook channel for the stakeholders."""
+    asked = subscriptions.subscribe_email(email=SUBSCRIBER)
+    subscriptions.confirm(subscriptions.confirm_token(asked.request))
+    admin = user_create(by=None, email="ada@spacewise.test", password=PASSWORD, role="admin")
+    url, _ = http_receiver
+    channel_create(
+        by=admin,
+        name="Customers' chat",
+        kind="webhook",
+        url=url + "/hook",
+        audiences=["stakeholders"],
+    )
+
+
 @pytest.mark.parametrize("width", [1280, 375])
-def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
+def test_walk_the_policy_flow_by_every_role(new_page, live_server, smtp, http_receiver, width):  # noqa: F811
     cache.clear()
+    _outside_readers(http_receiver)
     member_user = user_create(
         by=None, email="alex@spacewise.test", password=PASSWORD, role="member", first_name="Alex"
     )
@@ -146,7 +170,7 @@ def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
     login(reporter.page, base, nora.email, PASSWORD)
     reporter.check()
     reporter.go("/portal/report/")
-    reporter.page.get_by_label("What is wrong?").fill("Checkout page times out for all stores")
+    reporter.page.get_by_label("What is wrong?").fill(INTERNAL)
     reporter.click("button", "Send report")
     expect(reporter.page.get_by_text("Your report is")).to_be_visible()
     incident = Incident.objects.get()
@@ -165,9 +189,7 @@ def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
     expect(member.page.locator("#triage-suggestion")).to_contain_text("Policy suggests")
     member.click("button", "Categorize")
     member.go(f"/incidents/{ref}#discussion")
-    member.page.get_by_label("Note", exact=True).fill(
-        "Checkout pods restart under load; scaling up."
-    )
+    member.page.get_by_label("Note", exact=True).fill(NOTE)
     member.click("button", "Add note")
     member.go(f"/status/manage/incidents/{ref}")
     withdraw = member.page.get_by_role("button", name="Withdraw from the status page")
@@ -175,10 +197,19 @@ def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
         # the communication plan put it on the page at once under the team's own title:
         # the member gives it a public one
         member.click("button", "Withdraw from the status page")
-    member.page.get_by_label("Public title").fill("Checkout is slow or timing out")
+    member.page.get_by_label("Public title").fill(PUBLIC)
     member.click("button", "Publish on the status page")
-    _send_update(member, ref, "Investigating", "We are looking into slow checkouts.")
-    _send_update(member, ref, "Identified", "We found the cause and are fixing it.")
+    # after each post, a visitor reads every public output, and the outside readers theirs
+    visitor = Walker(new_page, base, width, "a visitor")
+    outputs = PublicOutputs(
+        visitor, smtp, SUBSCRIBER, http_receiver[1], secrets=(INTERNAL, NOTE.split(";")[0])
+    )
+    for status, body in (
+        ("Investigating", "We are looking into slow checkouts."),
+        ("Identified", "We found the cause and are fixing it."),
+    ):
+        _send_update(member, ref, status, body)
+        outputs.after_post(PUBLIC, body)
     member.go("/home")
     shoot(member.page, "home-member")
     member.go(f"/incidents/{ref}#checklist")
@@ -192,6 +223,8 @@ def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
     member.click("button", "Resolve")
     expect(member.page.get_by_text("Status: resolved")).to_be_visible()
     _send_update(member, ref, "Resolved", "Checkouts are fast again.")
+    outputs.after_post(PUBLIC, "Checkouts are fast again.", resolved=True)
+    assert len(outputs.read) == 3
     member.go("/home")
 
     # the manager starts the day on the home page, reviews and closes
@@ -228,13 +261,13 @@ def test_walk_the_policy_flow_by_every_role(new_page, live_server, width):
     public = Walker(new_page, base, width, "a visitor")
     public.go("/status/")
     public.go("/status/history/")
-    public.page.get_by_role("link", name="Checkout is slow or timing out").first.click()
+    public.page.get_by_role("link", name=PUBLIC).first.click()
     public.page.wait_for_load_state("networkidle")
     public.check()
     shoot(public.page, "statuspage-incident")
     posted = _times(public.page, ".sp-posts time")
     assert len(posted) >= 3 and posted == sorted(posted, reverse=True), posted
-    assert "Checkout page times out for all stores" not in public.page.locator("main").inner_text()
+    assert INTERNAL not in public.page.locator("main").inner_text()
     relative = public.page.locator(".sp-posts .relative").first
     expect(relative).to_have_text(re.compile(r"^\((just now|\d+ min ago)\)$"))
     feed = json.loads(public.page.request.get(f"{base}/api/v2/incidents.json").text())

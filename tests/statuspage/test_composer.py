@@ -235,3 +235,90 @@ def test_stakeholders_and_strangers_cannot_open_the_composer(incident, stakehold
     assert r.status_code == 403 and not PublicUpdate.objects.exists()
     r = Client().get(f"/incidents/{incident.ref}/update")
     assert r.status_code == 302 and r["Location"].startswith("/login/")
+
+
+def test_the_components_are_set_beside_the_update_without_sending_one(
+    incident, member, stakeholder, api_component
+):
+    other = services.component_create(by=None, name="Checkout", status="operational")
+    c = _as(member)
+    typed = "Half written, not to be sent yet."
+    form = {
+        "status": "",
+        "body": typed,
+        f"component-{api_component.pk}": "partial_outage",
+        f"component-{other.pk}": "operational",
+        "version": str(incident.version),
+        "action": "components",
+    }
+    deliveries = Delivery.objects.count()
+    r = c.post(f"/incidents/{incident.ref}/update", form)
+    assert r.status_code == 200
+    shown = text(r)
+    assert "Components saved (API: partial outage). No update was sent." in shown
+    assert typed in shown  # the message typed so far is kept
+    assert not PublicUpdate.objects.exists() and Delivery.objects.count() == deliveries
+    [entry] = incident.timeline.filter(kind="statuspage_component_linked")
+    assert entry.actor == member
+    assert entry.data == {"component": "API", "status": "partial_outage", "previous": None}
+    assert Component.objects.get(pk=api_component.pk).status == "partial_outage"
+    publication = Publication.objects.get(incident=incident)
+    assert "API (partial outage)" in text(Client().get(f"/status/incidents/{publication.pk}/"))
+
+    # the page now carries the new version: the next step goes through, and takes it off
+    incident.refresh_from_db()
+    assert f'name="version" value="{incident.version}"' in r.content.decode()
+    form.update({f"component-{api_component.pk}": "operational", "version": incident.version})
+    r = c.post(f"/incidents/{incident.ref}/update", form)
+    assert "Components saved (API: not affected)" in text(r)
+    assert incident.timeline.filter(kind="statuspage_component_unlinked").count() == 1
+    assert not IncidentComponent.objects.filter(incident=incident).exists()
+    assert Component.objects.get(pk=api_component.pk).status == "operational"
+    # the same again changes nothing and writes nothing
+    before = written()
+    r = c.post(f"/incidents/{incident.ref}/update", {**form, "version": ""})
+    assert "nothing changed" in text(r) and written() == before
+
+
+def test_stakeholders_and_strangers_cannot_set_the_components(incident, stakeholder, api_component):
+    before = written()
+    with pytest.raises(PermissionDenied):
+        services.incident_components_set(
+            by=stakeholder,
+            incident=incident.ref,
+            components={str(api_component.pk): "major_outage"},
+        )
+    post = {f"component-{api_component.pk}": "major_outage", "action": "components"}
+    r = _as(stakeholder).post(f"/incidents/{incident.ref}/update", post)
+    assert r.status_code == 403
+    r = Client().post(f"/incidents/{incident.ref}/update", post)
+    assert r.status_code in (302, 403)
+    assert written() == before
+    assert Component.objects.get(pk=api_component.pk).status == "operational"
+
+
+def test_a_wrong_component_or_status_is_refused_by_name(incident, member, api_component):
+    before = written()
+    with pytest.raises(InvalidInput) as bad:
+        services.incident_components_set(
+            by=member,
+            incident=incident.ref,
+            components={"9999": "major_outage", str(api_component.pk): "on_fire"},
+        )
+    assert [e.message for e in bad.value.errors] == [
+        "No component 9999.",
+        "API: unknown status 'on_fire'.",
+    ]
+    r = _as(member).post(
+        f"/incidents/{incident.ref}/update",
+        {f"component-{api_component.pk}": "on_fire", "action": "components"},
+    )
+    assert r.status_code == 200 and "API: unknown status" in text(r)
+    assert written() == before
+
+
+def test_the_publish_form_never_offers_the_internal_title(member):
+    quiet = incident_report(by=member, title=INTERNAL)
+    page = _as(member).get(f"/status/manage/incidents/{quiet.ref}").content.decode()
+    [field] = re.findall(r'<input[^>]*id="p-title"[^>]*>', page)
+    assert 'value=""' in field and "required" in field

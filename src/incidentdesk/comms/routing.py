@@ -195,6 +195,8 @@ def _delivery(
     """`sealed`: the address already encrypted, as a person's preference stores it."""
     if sealed is None:
         sealed = crypto.encrypt(address) if channel != ChannelKind.EMAIL else ""
+    # wording only a mail can carry ("reply to this message") is written under `by_email`
+    context = {**context, "by_email": channel == ChannelKind.EMAIL}
     return Delivery(
         key=key,
         incident=incident,
@@ -313,10 +315,13 @@ def _context(
     name: str,
     unsubscribe: bool = False,
 ) -> dict[str, Any]:
-    """Internal readers get the whole entry; stakeholders only what was written for them."""
+    """Internal readers get the whole entry; stakeholders only what was written for them,
+    under the incident's public title (a channel's own template that names `incident.title`
+    reads the public one too: the title a reporter or the team typed stays with the team)."""
     context = dict(base.context)
     incident = dict(base.context["incident"])
     if external:
+        incident["title"] = incident["public_title"]
         incident["assignee"] = ""
         incident["url"] = incident["portal_url"]
         # what of the entry was written for stakeholders is declared with its kind
@@ -359,5 +364,5 @@ def preview_for(incident: Incident, entry: TimelineEntry, audience: str) -> Prev
     people = _people(incident, audience)
     name = people[0].display_name if people else "(the stakeholder's name)"
     context = _context(_Base(incident, policy), entry, external=True, name=name, unsubscribe=True)
-    subject, body = render(rules[0].template, context)
+    subject, body = render(rules[0].template, {**context, "by_email": True})
     return Preview(subject, body, len(people))

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from incidentdesk.accounts.models import User
 from incidentdesk.accounts.pages import team_page
+from incidentdesk.accounts.permissions import can
 from incidentdesk.comms.updates import TEMPLATES_BY_KEY, UPDATE_TEMPLATES, fill, public_title
 from incidentdesk.core.errors import Conflict, DomainError, NotFound
 from incidentdesk.core.markdown import render_markdown
@@ -82,16 +83,26 @@ def compose(request: HttpRequest, ref: str) -> HttpResponse:
             "title": form["title"] or None,
             "components": form["components"],
         }
+        version = data.get("version", "")
+        expected = int(version) if version.isdigit() else None
         try:
             if data.get("action") == "send":
-                version = data.get("version", "")
-                services.incident_communicate(
-                    **arguments, expected_version=int(version) if version.isdigit() else None
-                )
+                services.incident_communicate(**arguments, expected_version=expected)
                 messages.success(request, _sent(incident))
                 return redirect("statuspage-team:compose", ref=incident.ref)
-            previews = services.incident_communicate_preview(**arguments)
-            form["body"] = arguments["body"]
+            if data.get("action") == "components":
+                # the components now, no update: what is typed in the update stays as it is
+                changed = services.incident_components_set(
+                    by=user,
+                    incident=incident.ref,
+                    components=form["components"],
+                    expected_version=expected,
+                )
+                messages.success(request, _components_saved(changed))
+                incident = incident_get_for(user, incident.ref)
+            else:
+                previews = services.incident_communicate_preview(**arguments)
+                form["body"] = arguments["body"]
         except DomainError as exc:
             errors = {e.field: e.message for e in exc.errors} or {"form": exc.detail}
             status = 409 if isinstance(exc, Conflict) else 200
@@ -110,6 +121,7 @@ def compose(request: HttpRequest, ref: str) -> HttpResponse:
             "stakeholder_html": _html(previews.stakeholder) if previews else None,
             "subscriber_html": _html(previews.subscriber) if previews else None,
             "published": services.published(incident),
+            "can_link": can(user, "statuspage.link_components"),
             "errors": errors,
         },
         status=status,
@@ -118,6 +130,14 @@ def compose(request: HttpRequest, ref: str) -> HttpResponse:
 
 def _html(preview: Any) -> str | None:
     return render_markdown(preview.body) if preview is not None else None
+
+
+def _components_saved(changed: list[dict[str, str]]) -> str:
+    if not changed:
+        return "The components were already so: nothing changed."
+    names = dict(services.COMPONENT_CHOICES)
+    said = ", ".join(f"{c['component']}: {names[c['status']].lower()}" for c in changed)
+    return f"Components saved ({said}). No update was sent."
 
 
 def _sent(incident: Incident) -> str:

@@ -499,6 +499,7 @@ def subscribers_notice_queue(publication_id: int, event: str) -> None:
 from .composer import COMPONENT_CHOICES as COMPONENT_CHOICES  # noqa: E402
 from .composer import incident_communicate as incident_communicate  # noqa: E402
 from .composer import incident_communicate_preview as incident_communicate_preview  # noqa: E402
+from .composer import incident_components_set as incident_components_set  # noqa: E402
 from .composer import published as published  # noqa: E402
 from .maintenance import MAINTENANCE_ORDER as MAINTENANCE_ORDER  # noqa: E402
 from .maintenance import MAINTENANCE_TEXT as MAINTENANCE_TEXT  # noqa: E402

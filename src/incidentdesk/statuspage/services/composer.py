@@ -16,12 +16,14 @@ from incidentdesk.comms.routing import Preview, preview_for
 from incidentdesk.core.errors import FieldError, InvalidInput
 from incidentdesk.core.text import clean
 from incidentdesk.incidents import services as incidents
+from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident, PublicStatus, PublicUpdate, TimelineEntry
 from incidentdesk.incidents.selectors import incident_lock
 
 from .. import selectors
 from ..models import Component, ComponentStatus, IncidentComponent, Publication
 from ..subscriptions import incident_message, subscribers_of
+from .components import component_refresh, page_bump
 
 TITLE_MAX = 200
 BODY_MAX = 5000
@@ -66,6 +68,14 @@ def _check(
             title = clean("title", title, limit=TITLE_MAX, multiline=False, label="Public title")
         except InvalidInput as exc:
             errors.extend(exc.errors)
+    chosen = _chosen(components, errors)
+    if errors:
+        raise InvalidInput("The update was not posted.", errors)
+    return body, title, chosen
+
+
+def _chosen(components: dict[str, str] | None, errors: list[FieldError]) -> dict[Component, str]:
+    """component id -> status, as posted, read into components; mistakes go to `errors`."""
     chosen: dict[Component, str] = {}
     for key, value in (components or {}).items():
         component = Component.objects.filter(pk=int(key)).first() if key.isdigit() else None
@@ -75,9 +85,7 @@ def _check(
             errors.append(FieldError("components", f"{component.name}: unknown status {value!r}."))
         else:
             chosen[component] = value
-    if errors:
-        raise InvalidInput("The update was not posted.", errors)
-    return body, title, chosen
+    return chosen
 
 
 def incident_communicate(
@@ -117,6 +125,60 @@ def incident_communicate(
             expected_version=expected_version,
             extra=extra,
         )
+
+
+def incident_components_set(
+    *,
+    by: User,
+    incident: Incident | str,
+    components: dict[str, str],
+    expected_version: int | None = None,
+) -> list[dict[str, str]]:
+    """Set which components `incident` affects and the status it puts each in, without a
+    public update (the composer's "Save components only"): `components` maps a component's
+    id to a status ("operational": not affected). Each change is a timeline entry (a
+    component affected, or no longer affected) and the page follows in the same transaction.
+    Returns what changed, in words; nothing changed writes nothing."""
+    require(by, "statuspage.link_components")
+    errors: list[FieldError] = []
+    chosen = _chosen(components, errors)
+    if errors:
+        raise InvalidInput("The components were not saved.", errors)
+    with transaction.atomic():
+        locked = incident_lock(by, incident, expected_version)
+        previous = {
+            link.component_id: link.status
+            for link in IncidentComponent.objects.filter(incident=locked)
+        }
+        changed = _apply_components(locked, chosen)
+        if not changed:
+            return []
+        by_name = {c.name: c for c in chosen}
+        for change in changed:
+            component = by_name[change["component"]]
+            if change["status"] == NOT_AFFECTED:
+                timeline.append(
+                    locked,
+                    kind="statuspage_component_unlinked",
+                    by=by,
+                    data={"component": component.name},
+                )
+            else:
+                timeline.append(
+                    locked,
+                    kind="statuspage_component_linked",
+                    by=by,
+                    data={
+                        "component": component.name,
+                        "status": change["status"],
+                        "previous": previous.get(component.pk),
+                    },
+                )
+        locked.save()
+        for component in by_name.values():
+            component_refresh(component)
+        page_bump()
+    return changed
 
 
 def _apply_components(incident: Incident, chosen: dict[Component, str]) -> list[dict[str, str]]:
