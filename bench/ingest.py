@@ -118,6 +118,21 @@ class Connection:
         self.sock = None
 
 
+def group_cpu(group: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of a process group: the
+    server's web processes. What a request costs the server, whatever else the machine runs."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; then utime, stime at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def prepared(path: str, body: bytes) -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -314,8 +329,11 @@ def main() -> None:
             ).encode()
             for i in range(N)
         ]
+        cpu = [group_cpu(server.pid)]
         plain_s, plain = blast(port, "/healthz", [b"{}"] * N)
+        cpu.append(group_cpu(server.pid))
         ingest_s, accepted = blast(port, "/v2/enqueue", events)
+        cpu.append(group_cpu(server.pid))
         with sqlite3.connect(Path(data) / "incidentdesk.sqlite3") as db:
             counted, alerts = db.execute("SELECT SUM(count), COUNT(*) FROM ingest_alert").fetchone()
             incidents = db.execute("SELECT COUNT(*) FROM incidents_incident").fetchone()[0]
@@ -331,6 +349,12 @@ def main() -> None:
     print(f"plain POST /healthz: {N / plain_s:,.0f} req/s (statuses {plain})")
     print(f"POST /v2/enqueue:    {N / ingest_s:,.0f} events/s (statuses {accepted})")
     print(f"ratio (enqueue / plain POST): {plain_s / ingest_s:.2f}")
+    plain_cpu, ingest_cpu = (cpu[1] - cpu[0]) / N, (cpu[2] - cpu[1]) / N
+    print(
+        f"server CPU a request: plain POST {plain_cpu * 1e6:,.0f} us, event {ingest_cpu * 1e6:,.0f}"
+        f" us (2 idle cores: at most {2 / max(ingest_cpu, 1e-9):,.0f} events/s by the server's"
+        f" CPU; ratio {plain_cpu / max(ingest_cpu, 1e-9):.2f})"
+    )
     print(f"counted on alerts: {counted:,} of {N:,}; alerts {alerts}; incidents {incidents}")
     if latencies:
         print(

@@ -157,7 +157,11 @@ class IngestFront:
         self.commit = GroupCommit(self.keys)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ["REQUEST_METHOD"] != "POST" or environ.get("PATH_INFO") != PATH:
+        if (
+            environ["REQUEST_METHOD"] != "POST"
+            or environ.get("PATH_INFO") != PATH
+            or self._redirected(environ)
+        ):
             return self.app(environ, start_response)
         started = time.perf_counter()
         given = environ.get("HTTP_X_REQUEST_ID", "")
@@ -194,6 +198,18 @@ class IngestFront:
             headers.append(("Retry-After", "1"))
         start_response(STATUS_LINES[status], headers)
         return [body]
+
+    def _redirected(self, environ: dict[str, Any]) -> bool:
+        """Whether Django would send this request to https first (SECURE_SSL_REDIRECT): then
+        Django answers it, as it would any page."""
+        if not settings.SECURE_SSL_REDIRECT:
+            return False
+        proxy = settings.SECURE_PROXY_SSL_HEADER
+        if proxy:
+            name, value = proxy
+            given = str(environ.get(name, ""))
+            return given.split(",", 1)[0].strip() != value
+        return environ.get("wsgi.url_scheme") != "https"
 
     def _answer(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         raw = self._body(environ)
