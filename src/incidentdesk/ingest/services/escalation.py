@@ -27,8 +27,8 @@ from incidentdesk.core import clock
 from incidentdesk.core.errors import Conflict, NotFound
 from incidentdesk.incidents import lifecycle, timeline
 from incidentdesk.incidents.models import Incident
-from incidentdesk.incidents.selectors import incident_get_for, policy_for
-from incidentdesk.incidents.services import incident_acknowledge, incident_lock
+from incidentdesk.incidents.selectors import incident_get_for, incident_lock, policy_for
+from incidentdesk.incidents.services import incident_acknowledge
 from incidentdesk.policy.schema import EscalationPolicy, Policy, duration_in_words
 
 from .. import selectors
