@@ -43,7 +43,7 @@ from incidentdesk.incidents import timeline
 from incidentdesk.incidents.models import Incident
 
 incident = Incident.objects.get(pk=1)
-told = incident.timeline.filter(kind="delivered", data__audience="stakeholders")
+told = incident.timeline.filter(kind="delivered", data__recipient__endswith="@stores.test")
 print("RECORDED", told.count(), len(set(told.values_list("data__delivery", flat=True))))
 print("CHAIN", "intact" if timeline.verify(incident) is None else "broken")
 """
