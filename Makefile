@@ -66,9 +66,11 @@ test: lint test-sqlite test-postgres
 bench: $(VENV)/.installed-test
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Retake the screenshots in docs/screenshots (the browser tests write them only when asked).
-screenshots: $(VENV)/.installed-test
-	INCIDENTDESK_DATABASE_URL= INCIDENTDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -p no:cacheprovider tests/browser
+# Retake the screenshots in docs/screenshots, each at 1280 and 375 px (NAME.png, NAME-375.png):
+# the browser tests that take pictures write them only when asked (tests/browser/conftest.py).
+SHOOTING_TESTS = $(shell grep -lw screenshot tests/browser/test_*.py)
+screenshots: $(VENV)/.installed-test $(OIDC_PROVIDER)/node_modules/.package-lock.json
+	INCIDENTDESK_DATABASE_URL= INCIDENTDESK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -n 2 -p no:cacheprovider $(SHOOTING_TESTS)
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock var
