@@ -59,7 +59,7 @@ def test_saving_under_the_same_name_replaces_the_filters(client_for, member):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("", "Name is required."), ("bad\x00name", "cannot contain NUL")],
+    [("", "Name is required."), ("bad\x00name", "cannot contain a control character (U+0000)")],
 )
 def test_a_bad_view_name_is_refused_in_words(client_for, member, name, message):
     response = client_for(member).post("/queue/views", {"name": name}, follow=True)
