@@ -226,6 +226,11 @@ def test_a_storm_opens_a_bounded_number_of_incidents(client, prometheus):
             lambda b: b.update(routing_key="0" * 32),
             ["'routing_key' is not the key of an active integration"],
         ),
+        (
+            # a lone surrogate can be no integration's key: refused like any unknown key
+            lambda b: b.update(routing_key="key\ud800"),
+            ["'routing_key' is not the key of an active integration"],
+        ),
         (lambda b: b.pop("routing_key"), ["'routing_key' is missing or blank"]),
         (
             lambda b: b.update(event_action="resolve", dedup_key=""),
