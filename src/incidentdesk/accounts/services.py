@@ -12,9 +12,9 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 
 from incidentdesk.core import clock, crypto
+from incidentdesk.core.compiled import Compiled
 from incidentdesk.core.errors import Conflict, FieldError, InvalidInput, NotFound, field_error
 from incidentdesk.core.services import audit_record
 from incidentdesk.core.text import clean, printable
@@ -271,19 +271,25 @@ def user_set_password(*, by: User | None, user: User, password: str) -> User:
     return user
 
 
+# an API request's first reads, built once per process (core/compiled.py)
+_TOKEN_BY_DIGEST = Compiled(lambda digest: ApiToken.objects.filter(digest=digest)[:1])
+_USER_BY_ID = Compiled(lambda pk: User.objects.filter(pk=pk)[:1])
+
+
 def token_lookup(raw: str) -> ApiToken | None:
     """The live token `raw` is, with its active user, or None; notes when it was last used."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     now = clock.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=_digest(raw), revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    token = _TOKEN_BY_DIGEST.first(digest=_digest(raw))
+    if token is None or token.revoked_at is not None:
         return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    user = _USER_BY_ID.first(pk=token.user_id)
+    if user is None or not user.is_active:
+        return None
+    token.user = user
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token

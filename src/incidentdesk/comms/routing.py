@@ -14,8 +14,9 @@ from typing import Any, cast
 from django.conf import settings
 from django.dispatch import Signal
 
-from incidentdesk.accounts.models import Role, User
+from incidentdesk.accounts.models import Role, StakeholderOrg, User
 from incidentdesk.core import crypto
+from incidentdesk.core.compiled import Compiled
 from incidentdesk.incidents.kinds import Audience, entry_view
 from incidentdesk.incidents.models import Incident, TimelineEntry
 from incidentdesk.incidents.selectors import policy_for
@@ -154,7 +155,9 @@ def _plan_channels(
     kinds = [c for c in rule.channels if c in (ChannelKind.WEBHOOK, ChannelKind.APPRISE)]
     if not kinds:
         return
-    for channel in Channel.objects.filter(kind__in=kinds, active=True):
+    for channel in _CHANNELS.all():
+        if channel.kind not in kinds:
+            continue
         matched = [
             a
             for a in rule.audiences
@@ -211,26 +214,36 @@ def _delivery(
     )
 
 
+# what planning reads of a person: a fan-out may load thousands
+_PERSON_FIELDS = ("id", "email", "first_name", "last_name", "role", "is_active", "organisation_id")
+_ACTIVE = User.objects.filter(is_active=True).only(*_PERSON_FIELDS)
+# read by every entry that notifies someone: built once per process (core/compiled.py)
+_MANAGERS = Compiled(lambda: _ACTIVE.filter(role=Role.MANAGER).order_by("email"))
+_TEAM = Compiled(lambda: _ACTIVE.filter(role__in=[Role.MANAGER, Role.MEMBER]).order_by("email"))
+_STAKEHOLDERS = Compiled(
+    lambda incident: _ACTIVE.filter(
+        role=Role.STAKEHOLDER,
+        organisation__in=StakeholderOrg.objects.filter(active=True, affected_by=incident),
+    ).order_by("pk")
+)
+_CHANNELS = Compiled(
+    lambda: Channel.objects.filter(
+        kind__in=[ChannelKind.WEBHOOK, ChannelKind.APPRISE], active=True
+    ).order_by("name")
+)
+
+
 def _people(incident: Incident, audience: str) -> list[User]:
-    # what planning reads of a person: a fan-out may load thousands
-    active = User.objects.filter(is_active=True).only(
-        "id", "email", "first_name", "last_name", "role", "is_active", "organisation_id"
-    )
     if audience == "manager":
-        return list(active.filter(role=Role.MANAGER))
+        return _MANAGERS.all()
     if audience == "team":
-        return list(active.filter(role__in=[Role.MANAGER, Role.MEMBER]))
+        return _TEAM.all()
     if audience == "assignee":
         return [incident.assignee] if incident.assignee and incident.assignee.is_active else []
     if audience == "reporter":
         return [incident.reporter] if incident.reporter and incident.reporter.is_active else []
     if audience == "stakeholders":
-        return list(
-            active.filter(
-                role=Role.STAKEHOLDER,
-                organisation__in=incident.affected_orgs.filter(active=True),
-            ).order_by("pk")
-        )
+        return _STAKEHOLDERS.all(incident=incident.pk)
     return []
 
 

@@ -209,7 +209,10 @@ class PublicUpdateOut(Schema):
     seq: int
 
 
-def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
+def incident_out(
+    incident: Incident, user: Any, *, affected: list[str] | None = None
+) -> dict[str, Any]:
+    """`affected`: the affected organisations' names when the caller knows them already."""
     internal = can(user, "incident.view_internal")
     return {
         "ref": incident.ref,
@@ -226,7 +229,9 @@ def incident_out(incident: Incident, user: Any) -> dict[str, Any]:
         },
         "reporter": email_shown_to(user, incident.reporter),
         "organisation": incident.reporter_org.name if incident.reporter_org else None,
-        "affected_organisations": sorted(o.name for o in incident.affected_orgs.all()),
+        "affected_organisations": sorted(
+            affected if affected is not None else (o.name for o in incident.affected_orgs.all())
+        ),
         **{
             name: getattr(incident, name)
             for name in (
@@ -276,7 +281,9 @@ def _fresh(request: HttpRequest, ref: str) -> dict[str, Any]:
 @router.post("/incidents", response={201: IncidentOut}, summary="Report an incident")
 def report(request: HttpRequest, payload: ReportIn) -> Status:
     incident = services.incident_report(by=actor(request), source="api", **payload.dict())
-    return Status(201, incident_out(incident, actor(request)))
+    # a new report affects the organisation it was reported for, and no other yet
+    org = incident.reporter_org
+    return Status(201, incident_out(incident, actor(request), affected=[org.name] if org else []))
 
 
 @router.get("/incidents", response=IncidentPage, summary="List incidents you may see")

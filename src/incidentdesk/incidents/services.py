@@ -175,6 +175,7 @@ def incident_report(
         incident.save()
         if org is not None:
             incident.affected_orgs.add(org)
+        saved = _values(incident)
         timeline.append(
             incident,
             kind="reported",
@@ -187,8 +188,13 @@ def incident_report(
                 "policy_version": version.pk,
             },
         )
-        incident.save()
+        # the row was written a moment ago: write back only what the entry changed
+        incident.save(update_fields=[f for f, v in _values(incident).items() if saved[f] != v])
     return incident
+
+
+def _values(incident: Incident) -> dict[str, Any]:
+    return {f.attname: getattr(incident, f.attname) for f in Incident._meta.concrete_fields}
 
 
 def incident_acknowledge(

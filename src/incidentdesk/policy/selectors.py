@@ -6,6 +6,8 @@ import functools
 
 from django.core.exceptions import ImproperlyConfigured
 
+from incidentdesk.core.compiled import Compiled
+
 from . import loader
 from .models import PolicyVersion
 from .schema import Policy
@@ -21,10 +23,16 @@ def policy_of(version: PolicyVersion) -> Policy:
     return _parsed(version.content_hash)
 
 
+# read on every request that acts on an incident: built once per process (core/compiled.py)
+_ACTIVE = Compiled(
+    lambda: PolicyVersion.objects.filter(active=True).only("id", "content_hash").order_by("pk")[:1]
+)
+
+
 def active_version() -> PolicyVersion:
     """The active policy version. `incidentdesk init` loads the first one; none is a setup
     error, not something a read should repair by writing."""
-    version = PolicyVersion.objects.filter(active=True).only("id", "content_hash").first()
+    version = _ACTIVE.first()
     if version is None:
         raise ImproperlyConfigured("No policy is loaded: run `incidentdesk init` first.")
     return version
@@ -38,7 +46,7 @@ def active_policy() -> tuple[PolicyVersion, Policy]:
 def second_factor_roles() -> frozenset[str]:
     """The roles the active policy requires a second factor of (none before a policy is
     loaded): registered with `accounts.factors` in this app's ready()."""
-    version = PolicyVersion.objects.filter(active=True).only("id", "content_hash").first()
+    version = _ACTIVE.first()
     if version is None:
         return frozenset()
     return frozenset(policy_of(version).identity.require_second_factor)
