@@ -38,9 +38,7 @@ def test_a_value_that_looks_like_sql_is_only_a_value(member):
 def test_whole_numbers_reach_a_join(manager, stakeholder):
     incident = incident_report(by=stakeholder, title="Orders stuck")
     other = incident_report(by=manager, title="Quiet one")
-    assert [o.name for o in ORGS_OF.all(incident=incident.pk)] == [
-        stakeholder.organisation.name
-    ]
+    assert [o.name for o in ORGS_OF.all(incident=incident.pk)] == [stakeholder.organisation.name]
     assert ORGS_OF.all(incident=other.pk) == []
 
 
