@@ -11,7 +11,9 @@ writes the same rows in bulk instead: COPY on PostgreSQL, batched inserts on SQL
 transaction per batch. It keeps what the services guarantee: each timeline is hash-chained
 exactly as `timeline.append` chains it (so `incidentdesk timeline verify` passes), the SLA and
 review due times come from the services' own computation, and action items carry the day
-their reminder is due. Entries are stamped in the past, the newest a few hours ago.
+their reminder is due. Entries are stamped in the past, the newest a few hours ago. At the
+end the real periodic checks run once over it (`catchup.py` says why), so that what fell due in
+its last days is written, as the worker would have written it: nothing is left due.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from incidentdesk.statuspage.services import page_bump
 
 from . import loader
 from .bulk import ENTRY_FIELDS, Chain, Progress, entry_line, insert_rows, reserve_ids
+from .catchup import CaughtUp, catch_up
 
 BATCH = 2_000
 # the newest incidents are still being worked; the rest are history over this many days
@@ -656,11 +659,12 @@ class Generated:
     incidents: int
     entries: int
     deliveries: int
+    caught_up: CaughtUp
 
     def summary(self) -> str:
         return (
             f"Generated {self.incidents:,} incidents with {self.entries:,} timeline entries and "
-            f"{self.deliveries:,} deliveries."
+            f"{self.deliveries:,} deliveries.\n{self.caught_up.summary()}"
         )
 
 
@@ -750,7 +754,7 @@ def generate(
     if connection.vendor == "postgresql":  # the planner's statistics, for the tables grown
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(GROWN))
-    return Generated(count, entries, deliveries)
+    return Generated(count, entries, deliveries, catch_up(stream or sys.stderr))
 
 
 def _forked() -> None:
