@@ -430,8 +430,27 @@ def _public_status(value: str) -> str:
 
 REVIEW_PUBLISHED = ("review_published", "postmortem_published")
 # entries that change nothing the public page shows; a new report has no publication and no
-# component yet (each is linked by an action, and an entry, of its own)
-QUIET_KINDS = frozenset({"note", "delivered", "delivery_failed", "review_commented", "reported"})
+# component yet (each is linked by an action, and an entry, of its own). The periodic checks'
+# entries are here too: at years of history each run writes hundreds of them.
+QUIET_KINDS = frozenset(
+    {
+        "note",
+        "delivered",
+        "delivery_failed",
+        "delivery_retried",
+        "review_commented",
+        "reported",
+        "sla_due_soon",
+        "sla_breached",
+        "review_due",
+        "action_item_due_soon",
+        "action_item_overdue",
+        "paged",
+        "paging_waits",
+        "paging_stopped",
+        "page_test",
+    }
+)
 
 
 def on_entry_appended(sender: Any, incident: Incident, entry: Any, **kwargs: Any) -> None:
