@@ -20,8 +20,8 @@ What a compiled query may take: values that the ORM passes to the database as th
 string compared with a text column, an integer with an integer or key column). A value the
 ORM converts first (a date or time, a JSON document) would be compared unconverted: compare
 those in Python after the read, or leave that query to the ORM. A call with a value of
-another type is refused. `select_related` is not carried over (raw queries read one model):
-read the related row with a compiled query of its own.
+another type is refused. `select_related` and `select_for_update` are carried over;
+annotations are not.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=Model)
 
@@ -63,9 +64,7 @@ class Compiled(Generic[M]):
             sql, params = compiler.as_sql()
         except (ValidationError, ValueError) as exc:  # a value the ORM converts first
             raise TypeError(f"{self.names}: each parameter must reach the SQL as it is") from exc
-        if compiler.klass_info is None or compiler.klass_info.get("related_klass_infos"):
-            raise TypeError(f"{self.names}: a compiled query reads the rows of one model")
-        if compiler.annotation_col_map:
+        if compiler.klass_info is None or compiler.annotation_col_map:
             raise TypeError(f"{self.names}: a compiled query reads model fields only")
         by_value = {value: i for i, value in enumerate(stand_ins)}
         slots: list[Any] = []
@@ -76,13 +75,20 @@ class Compiled(Generic[M]):
         if found != set(range(len(kinds))):
             raise TypeError(f"{self.names}: each parameter must reach the SQL as it is")
         columns = [col for col, _, _ in compiler.select]
+        own = compiler.klass_info["select_fields"]
+        start, end = own[0], own[-1] + 1
         plan = _Plan(
             model=queryset.model,
             sql=sql,
             slots=slots,
-            fields=[col.target.attname for col in columns],
+            own=slice(start, end),
+            fields=[col.target.attname for col in columns[start:end]],
             converters=compiler.get_converters(columns),
             compiler=compiler,
+            # the rows of select_related, set on each instance as the ORM's ModelIterable does
+            related=get_related_populators(  # type: ignore[call-arg]  # Django 5.2 has no fetch_mode
+                compiler.klass_info, compiler.select, self.using
+            ),
         )
         with self._lock:
             self._plans[key] = plan
@@ -103,7 +109,13 @@ class Compiled(Generic[M]):
         if plan.converters:
             rows = plan.compiler.apply_converters(rows, plan.converters)
         # as the ORM's ModelIterable makes them: loaded from this database, the rest deferred
-        return [plan.model.from_db(self.using, plan.fields, row) for row in rows]
+        found = []
+        for row in rows:
+            instance = plan.model.from_db(self.using, plan.fields, row[plan.own])
+            for populator in plan.related:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
 
     def all(self, **values: Any) -> list[M]:
         return self._run(values)
@@ -118,9 +130,11 @@ class _Plan:
     model: Any
     sql: str
     slots: list[Any]  # a parameter's constant, or the _Slot of a call's value
+    own: slice  # the model's own columns in a row
     fields: list[str]
     converters: dict[int, Any]
     compiler: Any  # applies the converters: they are the database backend's own
+    related: list[Any]
 
 
 class _Slot:

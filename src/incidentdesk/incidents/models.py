@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -115,6 +117,32 @@ class Incident(models.Model):
     @property
     def ref(self) -> str:
         return f"INC-{self.pk}"
+
+    # An incident is saved after every action on it, under its row lock, and an action changes
+    # a few of its thirty-odd fields: a save writes the fields that differ from what was read
+    # (or last saved), not all of them. Every field holds a plain value (text, a number, a
+    # time), so "differs" is a comparison; a field read later (deferred) or set counts as
+    # changed.
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Incident:
+        incident = super().from_db(db, field_names, values, **kwargs)
+        incident._saved = incident._values()
+        return incident
+
+    def _values(self) -> dict[str, Any]:
+        have = self.__dict__
+        return {f.attname: have[f.attname] for f in self._meta.concrete_fields if f.attname in have}
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        saved: dict[str, Any] | None = getattr(self, "_saved", None)
+        whole = not args and kwargs.get("update_fields") is None and not kwargs.get("force_insert")
+        if saved is not None and whole and not self._state.adding:
+            now = self._values()
+            kwargs["update_fields"] = [
+                name for name, value in now.items() if name not in saved or saved[name] != value
+            ]
+        super().save(*args, **kwargs)
+        self._saved = self._values()
 
 
 class TimelineEntry(AppendOnly):

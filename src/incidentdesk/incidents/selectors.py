@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from incidentdesk.accounts.models import Role, User
+from incidentdesk.core.compiled import Compiled
 from incidentdesk.core.errors import Conflict, NotFound, field_error
 from incidentdesk.policy.schema import Policy
 from incidentdesk.policy.selectors import policy_of
@@ -62,14 +63,29 @@ def parse_ref(ref: str) -> int:
     return int(match.group(1))
 
 
+_RELATED = ("assignee", "reporter", "reporter_org", "policy_version")
+# the team sees every incident: its reads, and the locked read every action starts with, are
+# built once per process (core/compiled.py)
+_FOR_TEAM = Compiled(lambda pk: Incident.objects.select_related(*_RELATED).filter(pk=pk)[:1])
+_LOCKED_FOR_TEAM = Compiled(
+    lambda pk: (
+        Incident.objects.select_related(*_RELATED).select_for_update(of=("self",)).filter(pk=pk)[:1]
+    )
+)
+
+
 def incident_get_for(user: User, ref: str, *, for_update: bool = False) -> Incident:
     """The incident `ref` if `user` may see it; NotFound otherwise (refs do not leak)."""
-    qs = visible_incidents(user).select_related(
-        "assignee", "reporter", "reporter_org", "policy_version"
-    )
+    pk = parse_ref(ref)
+    if user.is_authenticated and user.is_active and user.role != Role.STAKEHOLDER:
+        incident = (_LOCKED_FOR_TEAM if for_update else _FOR_TEAM).first(pk=pk)
+        if incident is None:
+            raise NotFound(f"No incident {ref}.")
+        return incident
+    qs = visible_incidents(user).select_related(*_RELATED)
     if for_update:
         qs = qs.select_for_update(of=("self",))
-    incident = qs.filter(pk=parse_ref(ref)).first()
+    incident = qs.filter(pk=pk).first()
     if incident is None:
         raise NotFound(f"No incident {ref}.")
     return incident

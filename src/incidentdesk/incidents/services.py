@@ -175,7 +175,6 @@ def incident_report(
         incident.save()
         if org is not None:
             incident.affected_orgs.add(org)
-        saved = _values(incident)
         timeline.append(
             incident,
             kind="reported",
@@ -188,13 +187,8 @@ def incident_report(
                 "policy_version": version.pk,
             },
         )
-        # the row was written a moment ago: write back only what the entry changed
-        incident.save(update_fields=[f for f, v in _values(incident).items() if saved[f] != v])
+        incident.save()  # what the entry changed (the model writes only that)
     return incident
-
-
-def _values(incident: Incident) -> dict[str, Any]:
-    return {f.attname: getattr(incident, f.attname) for f in Incident._meta.concrete_fields}
 
 
 def incident_acknowledge(
