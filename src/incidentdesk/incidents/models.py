@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
 
 from incidentdesk.accounts.models import StakeholderOrg
 from incidentdesk.core.models import AppendOnly
@@ -132,6 +134,25 @@ class Incident(models.Model):
     def _values(self) -> dict[str, Any]:
         have = self.__dict__
         return {f.attname: have[f.attname] for f in self._meta.concrete_fields if f.attname in have}
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: QuerySet[Incident] | None = None,
+    ) -> None:
+        fields = None if fields is None else list(fields)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        saved = getattr(self, "_saved", None)
+        if saved is not None:  # what was read is what the database holds
+            names = None if fields is None else {f.removesuffix("_id") for f in fields}
+            saved.update(
+                {
+                    k: v
+                    for k, v in self._values().items()
+                    if names is None or k.removesuffix("_id") in names
+                }
+            )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         saved: dict[str, Any] | None = getattr(self, "_saved", None)
