@@ -15,6 +15,10 @@ The probes run during both fan-outs, so the ratio compares like with like. Each 
 started in a session of its own, as a service manager starts each worker unit, and is timed
 from the update's post once it beats (its start-up is not the fan-out's). The helpers that
 start and stop the product and count the mail are the tests' (tests/processes/support.py).
+
+For each fan-out it also prints where the processor time went (from /proc): the workers, the
+web processes, the database's backends and background processes, this process (its SMTP
+sink runs here, beside the probes) and the rest of the machine.
 """
 
 from __future__ import annotations
