@@ -15,10 +15,15 @@ The probes run during both fan-outs, so the ratio compares like with like. Each 
 started in a session of its own, as a service manager starts each worker unit, and is timed
 from the update's post once it beats (its start-up is not the fan-out's). The helpers that
 start and stop the product and count the mail are the tests' (tests/processes/support.py).
+
+For each fan-out it also prints where the processor time went (from /proc): the workers, the
+web processes, the database's backends and background processes, this process (its SMTP
+sink runs here, beside the probes) and the rest of the machine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -64,6 +69,71 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """Processor time the whole machine spent not idle (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process under it (the web server's watcher and its web processes)."""
+    kids: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(kids.get(found[-1], []))
+    return found
+
+
+class CpuAccount:
+    """Where the processor time of a fan-out went: per group of processes, from
+    /proc/PID/stat before and after (a process that ends in between is not counted)."""
+
+    def __init__(self, conn, db_name: str, workers: list[int], web: int) -> None:  # type: ignore[no-untyped-def]
+        self.conn, self.db_name, self.workers, self.web = conn, db_name, workers, web
+        self.before = self.read()
+        self.machine = machine_busy_seconds()
+        self.spent: dict[str, float] = {}
+
+    def groups(self) -> dict[str, list[int]]:
+        rows = self.conn.execute(
+            "SELECT pid, datname FROM pg_stat_activity WHERE datname = %s OR datname IS NULL",
+            (self.db_name,),
+        ).fetchall()
+        return {
+            "workers": self.workers,
+            "web processes": descendants(self.web),
+            "PostgreSQL backends": [pid for pid, db in rows if db == self.db_name],
+            "PostgreSQL background": [pid for pid, db in rows if db is None],
+            "bench (SMTP sink, probes)": [os.getpid()],
+        }
+
+    def read(self) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {}
+        for group, pids in self.groups().items():
+            out[group] = {}
+            for pid in pids:
+                with contextlib.suppress(OSError, IndexError):
+                    out[group][pid] = cpu_seconds(pid)
+        return out
+
+    def finish(self) -> None:
+        after = self.read()
+        for group, pids in after.items():
+            self.spent[group] = sum(t - self.before[group].get(pid, 0.0) for pid, t in pids.items())
+        whole = machine_busy_seconds() - self.machine
+        self.spent["anything else on the machine"] = whole - sum(self.spent.values())
+        self.spent["whole machine"] = whole
+
+
 class Run:
     """One fan-out: its rate, its workers' processor time and the load it ran under."""
 
@@ -72,37 +142,44 @@ class Run:
         self.rate = 0.0
         self.cpu = 0.0
         self.load = (0.0, 0.0)
+        self.seconds = 0.0
+        self.account: CpuAccount | None = None
 
 
-def fan_out(env, db_url, base, token, inbox, run, status, n, during=None):  # type: ignore[no-untyped-def]
+def fan_out(env, db_url, web, base, token, inbox, run, status, n, during=None):  # type: ignore[no-untyped-def]
     """Start `run.workers` workers, post an update once they beat, and wait until every
     contact has one more message."""
     import psycopg
 
     procs = [start_worker(env) for _ in range(run.workers)]
+    conn = psycopg.connect(db_url, autocommit=True)
     try:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            pids = [proc.pid for proc in procs]
-            query = "SELECT count(DISTINCT pid) FROM core_workerheartbeat WHERE pid = ANY(%s)"
-            if not wait_for(lambda: conn.execute(query, (pids,)).fetchone()[0] == len(pids), 300):
-                raise SystemExit("the workers did not start")
-        target = inbox.count(CONTACTS)[1] + n
+        pids = [proc.pid for proc in procs]
+        query = "SELECT count(DISTINCT pid) FROM core_workerheartbeat WHERE pid = ANY(%s)"
+        if not wait_for(lambda: conn.execute(query, (pids,)).fetchone()[0] == len(pids), 300):
+            raise SystemExit("the workers did not start")
+        target = inbox.messages_to(CONTACTS) + n
         run.load = (os.getloadavg()[0], 0.0)
         side = threading.Thread(target=during, daemon=True) if during else None
+        run.account = CpuAccount(conn, conn.info.dbname, pids, web)
         start = time.monotonic()
         assert api(base, "POST", "/api/v1/incidents/INC-1/updates", token,
                    {"status": status, "body": "We are restoring sync store by store."})[0] == 201  # fmt: skip
         if side:
             side.start()
-        if not wait_for(lambda: inbox.count(CONTACTS)[1] >= target, 3600, step=0.02):
+        # read 50 times a second: a count kept as mail arrives, not a walk over every contact
+        if not wait_for(lambda: inbox.messages_to(CONTACTS) >= target, 3600, step=0.02):
             raise SystemExit("the fan-out did not finish within an hour")
-        run.rate = n / (time.monotonic() - start)
+        run.seconds = time.monotonic() - start
+        run.account.finish()
+        run.rate = n / run.seconds
         run.load = (run.load[0], os.getloadavg()[0])
         run.cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         if side:
             side.join()
         time.sleep(1)  # a repeat would arrive about now
     finally:
+        conn.close()
         for proc in procs:
             stop_worker(proc)
 
@@ -166,9 +243,11 @@ def main(pg_url: str, n: int) -> None:
 
             prober = threading.Thread(target=probe, daemon=True)
             prober.start()
-            fan_out(env, db_url, base, token, inbox, one, "identified", n)
+            fan_out(env, db_url, server.pid, base, token, inbox, one, "identified", n)
             two_probes = {label: len(values) for label, values in probes.items()}
-            fan_out(env, db_url, base, token, inbox, two, "monitoring", n, during=report)
+            fan_out(
+                env, db_url, server.pid, base, token, inbox, two, "monitoring", n, during=report
+            )
             stop.set()
             prober.join()
             distinct, total = inbox.count(CONTACTS)
@@ -183,6 +262,12 @@ def main(pg_url: str, n: int) -> None:
         print(f"{run.workers} worker(s): {run.rate:.0f} deliveries/s, workers' processor time "
               f"{run.cpu * 1000 / n:.1f} ms a delivery, load average "
               f"{run.load[0]:.1f} at the start, {run.load[1]:.1f} at the end")  # fmt: skip
+    for run in (one, two):
+        assert run.account is not None
+        print(f"processor time during the fan-out with {run.workers} worker(s), "
+              f"{run.seconds:.1f} s (2 cores: {2 * run.seconds:.0f} s available):")  # fmt: skip
+        for group, spent in run.account.spent.items():
+            print(f"  {group}: {spent:.1f} s, {spent * 1000 / n:.2f} ms a delivery")
     print(f"ratio (2 workers / 1): {two.rate / one.rate:.2f} (goal >= 1.5)")
     print(f"messages per contact: {total} for {distinct} contacts and 2 updates "
           f"({total - 2 * distinct} repeats, {2 * n - total} missing)")  # fmt: skip

@@ -52,7 +52,8 @@ def database_url() -> Iterator[str]:
 
     suite = urllib.parse.urlsplit(os.environ["INCIDENTDESK_DATABASE_URL"])
     admin = suite._replace(path="/postgres").geturl()
-    name = f"faults_{uuid.uuid4().hex[:10]}"
+    # named after the suite's database (its prefix), so a shared server's names stay apart
+    name = f"{suite.path.strip('/') or 'faults'}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     yield suite._replace(path=f"/{name}").geturl()

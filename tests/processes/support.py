@@ -41,6 +41,8 @@ class CountingInbox:
         self.per_incident: Counter[tuple[str, str]] = Counter()
         # when the first of them arrived
         self.first: dict[tuple[str, str], float] = {}
+        # messages per recipient's domain: a fan-out's progress read without a walk over all
+        self.per_domain: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
@@ -59,6 +61,7 @@ class CountingInbox:
                 self.arrivals.setdefault(rcpt.lower(), []).append(now)
                 self.per_incident[(ref, rcpt.lower())] += 1
                 self.first.setdefault((ref, rcpt.lower()), now)
+                self.per_domain["@" + rcpt.lower().rsplit("@", 1)[-1]] += 1
         return "250 OK"
 
     def count(self, suffix: str = "") -> tuple[int, int]:
@@ -66,6 +69,10 @@ class CountingInbox:
         with self.lock:
             hits = [n for rcpt, n in self.received.items() if rcpt.endswith(suffix)]
         return len(hits), sum(hits)
+
+    def messages_to(self, domain: str) -> int:
+        """Messages to recipients at `domain` ("@stores.test"), however many they are."""
+        return self.per_domain[domain]
 
     def repeats(self) -> dict[str, int]:
         with self.lock:

@@ -12,16 +12,18 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, OperationalError, close_old_connections, connections
+from django.db.models import Min
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
-from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
+from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from incidentdesk.comms.tasks import LANES
 from incidentdesk.core.lifeline import follow_parent
 from incidentdesk.core.models import WorkerHeartbeat
 from incidentdesk.core.periodic import PERIODIC_QUEUE, enqueue_due_periodic_tasks
+from incidentdesk.core.wakeup import Wakeups, wake_lanes
 
 log = logging.getLogger("incidentdesk.worker")
 
@@ -32,18 +34,38 @@ PRUNE_EVERY_SECONDS = 3600
 STALE_SECONDS = 60
 # the longest wait between two tries while the database does not answer
 MAX_BACKOFF_SECONDS = 10.0
+# on PostgreSQL, the longest an idle lane waits for a notification before looking anyway
+IDLE_POLL_SECONDS = 5.0
 
 
 class LaneWorker(db_worker.Worker):
-    """django-tasks-db's worker for one lane, whose idle poll on SQLite is a plain read.
+    """django-tasks-db's worker for one lane, idle without asking the database all the time.
 
-    Its own poll opens an exclusive transaction (BEGIN EXCLUSIVE, after the writers' turn,
-    core/sqlite) only to find, most of the time, nothing to do: five lanes twice a second, each
-    a turn the web's writers wait behind. On SQLite a lane here claims with a write only when a
-    read saw a task ready. On PostgreSQL the claim (SELECT ... FOR UPDATE SKIP LOCKED) blocks no
-    writer and is left as it is."""
+    On PostgreSQL (given `wakeups`) an idle lane waits until a task of its queues is queued
+    (core/wakeup.py: a NOTIFY in the queuing transaction), until a deferred one falls due, or
+    at most `idle_poll` seconds; the library's own loop asked the database every `interval`,
+    which for a worker's five lanes cost as much processor time as a fan-out's sending.
+    On SQLite the library's poll opens an exclusive transaction (BEGIN EXCLUSIVE, after the
+    writers' turn, core/sqlite) only to find, most of the time, nothing to do: five lanes twice
+    a second, each a turn the web's writers wait behind. There a lane claims with a write only
+    when a read saw a task ready."""
+
+    def __init__(
+        self, *, wakeups: Wakeups | None = None, idle_poll: float = IDLE_POLL_SECONDS, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.idle_poll = idle_poll
+        self.woken = wakeups.register(self._serves) if wakeups is not None else None
+
+    def wake(self) -> None:
+        """Look at the queue now (a stop: see `running`)."""
+        if self.woken is not None:
+            self.woken.set()
 
     def run(self) -> None:
+        if self.woken is not None:
+            self._run_woken(self.woken)
+            return
         if connections[DBTaskResult.objects.db].vendor != "sqlite":
             super().run()
             return
@@ -58,8 +80,44 @@ class LaneWorker(db_worker.Worker):
             if self.running and task_result is None:
                 time.sleep(self.interval)
 
+    def _run_woken(self, woken: threading.Event) -> None:
+        while self.running:
+            close_old_connections()
+            # cleared before looking: a task queued from now on sets it again
+            woken.clear()
+            retrieved, task_result = self._claim()
+            if task_result is not None:
+                self.run_task(task_result)
+                continue
+            if self.batch and retrieved:
+                return
+            wait = self._idle_wait()
+            close_old_connections()
+            if self.running:
+                woken.wait(wait)
+
+    def _idle_wait(self) -> float:
+        """Seconds until the lane's next deferred task falls due, at most `idle_poll`."""
+        due = (
+            self._tasks(DBTaskResult.objects.filter(status=TaskResultStatus.READY))
+            .filter(run_after__gt=timezone.now())
+            .exclude(run_after=get_date_max())
+            .aggregate(due=Min("run_after"))["due"]
+        )
+        if due is None:
+            return self.idle_poll
+        return max(0.0, min(self.idle_poll, (due - timezone.now()).total_seconds()))
+
+    def _serves(self, queue: str) -> bool:
+        return (self.process_all_queues or queue in self.queue_names) and (
+            queue not in self.excluded_queue_names
+        )
+
     def _ready(self) -> DBTaskResultQuerySet:
-        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        return self._tasks(DBTaskResult.objects.ready())
+
+    def _tasks(self, tasks: DBTaskResultQuerySet) -> DBTaskResultQuerySet:
+        tasks = tasks.filter(backend_name=self.backend_name)
         if not self.process_all_queues:
             tasks = tasks.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
@@ -89,7 +147,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--interval", type=float, default=0.5, help="seconds between polls when idle"
+            "--interval",
+            type=float,
+            default=0.5,
+            help="seconds between polls when idle (SQLite; on PostgreSQL see --idle-poll)",
+        )
+        parser.add_argument(
+            "--idle-poll",
+            type=float,
+            default=IDLE_POLL_SECONDS,
+            help="on PostgreSQL, where queuing a task wakes the lanes serving it: the longest an "
+            "idle lane waits before looking anyway",
         )
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
 
@@ -98,6 +166,10 @@ class Command(BaseCommand):
         self.worker_id = f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.started_at = timezone.now()
         self.lanes: list[tuple[LaneWorker, threading.Thread]] = []
+        self.wakeups: Wakeups | None = None
+        if not options["batch"] and connections[DBTaskResult.objects.db].vendor == "postgresql":
+            self.wakeups = Wakeups(DBTaskResult.objects.db)
+            self.wakeups.start()
         excluded = ""
         if not options["batch"]:
             threading.Thread(target=self._tick, daemon=True, name="periodic").start()
@@ -105,7 +177,7 @@ class Command(BaseCommand):
             # that is slow or down, a fan-out or a slow scan holds up only its own lane
             threaded = (*LANES[1:], PERIODIC_QUEUE)
             for name in threaded:
-                self._start_lane(name, options["interval"])
+                self._start_lane(name, options)
             excluded = ",".join(threaded)
             # started by `serve`: stop (gracefully, through the signal) when it is gone
             follow_parent()
@@ -116,6 +188,9 @@ class Command(BaseCommand):
             # finish the task in hand, then stop
             for worker, _ in self.lanes:
                 worker.running = False
+                worker.wake()
+            if self.wakeups is not None:
+                self.wakeups.running = False
             for _, thread in self.lanes:
                 thread.join(timeout=120)
 
@@ -134,6 +209,8 @@ class Command(BaseCommand):
                     max_tasks=None,
                     worker_id=self.worker_id,
                     excluded_queue_names=excluded.split(",") if excluded else [],
+                    wakeups=self.wakeups,
+                    idle_poll=options["idle_poll"],
                 )
                 worker.configure_signals()
                 worker.run()
@@ -146,16 +223,18 @@ class Command(BaseCommand):
                 time.sleep(backoff)
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
 
-    def _start_lane(self, name: str, interval: float) -> None:
+    def _start_lane(self, name: str, options: dict[str, Any]) -> None:
         worker = LaneWorker(
             queue_names=[name],
-            interval=interval,
+            interval=options["interval"],
             batch=False,
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
             worker_id=f"{self.worker_id}-{name}"[:64],
             excluded_queue_names=[],
+            wakeups=self.wakeups,
+            idle_poll=options["idle_poll"],
         )
         thread = threading.Thread(target=self._lane, args=(worker,), daemon=True, name=name)
         self.lanes.append((worker, thread))
@@ -238,16 +317,17 @@ def requeue_tasks_of_stopped_workers() -> int:
         WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True)
     )
     stuck = [
-        task.pk
+        task
         for task in DBTaskResult.objects.filter(
             status=TaskResultStatus.RUNNING, started_at__lt=cutoff
-        ).only("pk", "worker_ids")[:500]
+        ).only("pk", "worker_ids", "queue_name")[:500]
         if not task.worker_ids or task.worker_ids[-1] not in alive
     ]
     if not stuck:
         return 0
-    requeued = DBTaskResult.objects.filter(pk__in=stuck, status=TaskResultStatus.RUNNING).update(
-        status=TaskResultStatus.READY, started_at=None, run_after=timezone.now()
-    )
+    requeued = DBTaskResult.objects.filter(
+        pk__in=[task.pk for task in stuck], status=TaskResultStatus.RUNNING
+    ).update(status=TaskResultStatus.READY, started_at=None, run_after=timezone.now())
+    wake_lanes(task.queue_name for task in stuck)
     log.warning("handed %d task(s) of stopped workers back to the queue", requeued)
     return requeued
