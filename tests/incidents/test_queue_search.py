@@ -68,3 +68,17 @@ def test_the_search_reads_the_full_text_index(incidents, member):
         plan = qs.explain()
         assert "portal_incident_fts VIRTUAL TABLE INDEX" in plan  # FTS5's MATCH
     assert "like" not in plan.lower()  # no pattern match over every title
+
+
+def test_a_new_incident_is_in_the_search_index_itself_not_in_a_pending_list(incidents):
+    if connection.vendor != "postgresql":
+        pytest.skip("a pending list is GIN's, on PostgreSQL; SQLite's FTS5 merges its own")
+    # a pending list is read through, entry by entry, by every search until a vacuum merges it
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'portal_incident_fts'")
+        assert "fastupdate=off" in (cursor.fetchone()[0] or [])
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        cursor.execute(
+            "SELECT pending_pages, pending_tuples FROM pgstatginindex('portal_incident_fts')"
+        )
+        assert cursor.fetchone() == (0, 0)
