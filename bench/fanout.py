@@ -7,7 +7,9 @@ transaction) until the SMTP server has received the last message; each delivery 
 its timeline entry. Run: .venv/bin/python bench/fanout.py [N] [WORKERS]
 
 With `--pg URL` (or `--pg` and INCIDENTDESK_TEST_DATABASE_URL), the scale-out variant in
-bench/fanout_scale.py instead: `bench/fanout.py --pg URL [--quick] [N]`.
+bench/fanout_scale.py instead: `bench/fanout.py --pg URL [--quick] [--mail-delay MS] [N]`
+(`--mail-delay`: the SMTP server takes MS milliseconds to accept each message, as a relay on
+another machine does).
 """
 
 from __future__ import annotations
@@ -38,8 +40,14 @@ if "--pg" in sys.argv:
     scale_out = module.main
 
     args = [a for a in sys.argv[1:] if a not in ("--pg", "--quick")]
+    delay = 0.0
+    if "--mail-delay" in args:
+        at = args.index("--mail-delay")
+        delay = float(args[at + 1]) / 1000
+        del args[at : at + 2]
     url = args.pop(0) if args and "://" in args[0] else os.environ["INCIDENTDESK_TEST_DATABASE_URL"]
-    scale_out(url, int(args[0]) if args else (400 if "--quick" in sys.argv else 10_000))
+    n = int(args[0]) if args else (400 if "--quick" in sys.argv else 10_000)
+    scale_out(url, n, delay)
     raise SystemExit(0)
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000

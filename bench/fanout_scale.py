@@ -1,7 +1,8 @@
 """The fan-out at scale-out: PostgreSQL, two web processes, one and then two task workers.
 
-Run through `bench/fanout.py --pg URL [--quick] [N]` (N recipients, default 10,000; `--quick`:
-400). A database of its own is created on the server named by URL and dropped after.
+Run through `bench/fanout.py --pg URL [--quick] [--mail-delay MS] [N]` (N recipients, default
+10,000; `--quick`: 400; `--mail-delay`: the SMTP server takes MS milliseconds to accept each
+message, as a relay on another machine does, where the local sink answers at once). A database of its own is created on the server named by URL and dropped after.
 
 Two public updates go to an organisation of N stakeholders, each through the real API of
 `incidentdesk serve --no-worker --processes 2`; the first is sent by one
@@ -184,7 +185,7 @@ def fan_out(env, db_url, web, base, token, inbox, run, status, n, during=None): 
             stop_worker(proc)
 
 
-def main(pg_url: str, n: int) -> None:
+def main(pg_url: str, n: int, mail_delay: float = 0.0) -> None:
     import psycopg
 
     parts = urllib.parse.urlsplit(pg_url)
@@ -201,7 +202,7 @@ def main(pg_url: str, n: int) -> None:
     notices: list[float] = []
     failures = Counter[str]()
     try:
-        with smtp_server() as (inbox, smtp_port):
+        with smtp_server(mail_delay) as (inbox, smtp_port):
             env = {
                 **os.environ,
                 "INCIDENTDESK_DATA_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / name),
@@ -257,7 +258,8 @@ def main(pg_url: str, n: int) -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
-    print(f"recipients: {n} a fan-out (PostgreSQL, 2 web processes)")
+    print(f"recipients: {n} a fan-out (PostgreSQL, 2 web processes)"
+          + (f", the SMTP server {mail_delay * 1000:g} ms a message" if mail_delay else ""))  # fmt: skip
     for run in (one, two):
         print(f"{run.workers} worker(s): {run.rate:.0f} deliveries/s, workers' processor time "
               f"{run.cpu * 1000 / n:.1f} ms a delivery, load average "
