@@ -8,6 +8,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import threading
 from email.utils import format_datetime
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
@@ -264,3 +265,31 @@ def test_the_periodic_check_catches_a_change_made_elsewhere(root, published, mem
         manifest = prepared.read_manifest()
         assert manifest is not None
         assert manifest["date"] == clock.now().date().isoformat()
+
+
+def test_the_front_s_answers_are_counted_for_metrics_under_django_s_route(root, published):
+    from prometheus_client import REGISTRY
+
+    from incidentdesk.monitoring.metrics import count_requests
+
+    def answered(status: str) -> float:
+        labels = {"route": "statuspage:page", "method": "GET", "status": status}
+        return REGISTRY.get_sample_value("incidentdesk_http_requests_total", labels) or 0.0
+
+    assert prepared.prepare() is True
+    app = front.PreparedFront(WSGIHandler(), root, front.common_headers(), count_requests)
+    before = answered("200"), answered("304")
+    tag = ""
+    for _ in range(3):
+        status, headers, _ = wsgi_get(app, "/status/?utm_source=mail")
+        assert status == 200
+        tag = headers["etag"]
+    assert wsgi_get(app, "/status/", if_none_match=tag)[0] == 304
+    # handed over by the front's own thread within a second, with no further request
+    for _ in range(50):
+        if answered("304") > before[1]:
+            break
+        threading.Event().wait(0.1)
+    assert (answered("200") - before[0], answered("304") - before[1]) == (3, 1)
+    assert Client().get("/status/").status_code == 200  # Django counts the same route
+    assert answered("200") - before[0] == 4

@@ -61,6 +61,12 @@ LATENCY = Histogram(
 PERIODIC_WINDOW_SECONDS = 300
 
 
+def count_requests(route: str, method: str, status: int, n: int) -> None:
+    """`n` answers served without Django (the prepared status page): counted, not timed."""
+    method = method if method in METHODS else "other"
+    REQUESTS.labels(route=route, method=method, status=str(status)).inc(n)
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "other"
     REQUESTS.labels(route=route, method=method, status=str(status)).inc()

@@ -9,7 +9,13 @@ ignored. Any other request, or one the front cannot answer (no manifest yet, a f
 while it was read), goes to Django, whose views serve the same bytes through their cache.
 
 The manifest's status (inode, time, size) is read on each request: a change a preparation
-renamed into place is served from the next request on, in every process."""
+renamed into place is served from the next request on, in every process.
+
+Each answer is counted for /metrics under the route Django would have named
+(`statuspage:page`), method and status: tallied in memory and handed to the `count` given to
+`wrap` at most once a second, by the next answer or by a thread that wakes each second while
+there is something to hand over, so a surge costs a dictionary update an answer, not a write
+to the metrics files. These answers are not timed: they come from memory in microseconds."""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ import hashlib
 import json
 import os
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -29,6 +37,9 @@ from .prepared import ENCODINGS, MANIFEST
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+# (route, method, status, how many): how the answers are counted for /metrics
+Count = Callable[[str, str, int, int], None]
+COUNT_EVERY_SECONDS = 1.0
 PREFIXES = ("/status/", "/api/v2/")
 # best first: brotli is the smaller
 PREFERENCE = ("br", "gzip")
@@ -38,12 +49,18 @@ DECODERS = {"br": brotli.decompress, "gzip": gzip.decompress}
 class Prepared:
     """One URL's bytes in each encoding, with their headers made once."""
 
-    __slots__ = ("bodies", "etags", "headers", "modified", "not_modified")
+    __slots__ = ("bodies", "etags", "headers", "modified", "not_modified", "route")
 
     def __init__(
-        self, bodies: dict[str, bytes], entry: dict[str, Any], modified: str, common: list[Any]
+        self,
+        bodies: dict[str, bytes],
+        entry: dict[str, Any],
+        modified: str,
+        common: list[Any],
+        route: str = "prepared",
     ) -> None:
         self.bodies = bodies
+        self.route = route
         tag = entry["sha"]
         self.etags = {
             name: f'"{tag}"' if name == "identity" else f'"{tag}-{name}"' for name in bodies
@@ -100,14 +117,61 @@ class Generation:
         self.loaded: dict[str, Prepared] = {}
 
 
+class Tally:
+    """Answers counted in memory, handed to `count` at most once a second (see the module's
+    docstring)."""
+
+    def __init__(self, count: Count) -> None:
+        self.count = count
+        self.lock = threading.Lock()
+        self.counts: Counter[tuple[str, str, int]] = Counter()
+        self.due = time.monotonic() + COUNT_EVERY_SECONDS
+        self.flusher: threading.Thread | None = None
+
+    def add(self, route: str, method: str, status: int) -> None:
+        with self.lock:
+            self.counts[(route, method, status)] += 1
+        if time.monotonic() >= self.due:
+            self.flush()
+        elif self.flusher is None:
+            self._start_flusher()
+
+    def flush(self) -> None:
+        with self.lock:
+            counts, self.counts = self.counts, Counter()
+            self.due = time.monotonic() + COUNT_EVERY_SECONDS
+        for (route, method, status), n in counts.items():
+            self.count(route, method, status, n)
+
+    def _start_flusher(self) -> None:
+        with self.lock:
+            if self.flusher is not None:
+                return
+            self.flusher = threading.Thread(target=self._flush_each_second, daemon=True)
+        self.flusher.start()
+
+    def _flush_each_second(self) -> None:
+        while True:
+            time.sleep(COUNT_EVERY_SECONDS)
+            if self.counts:
+                self.flush()
+
+
 class PreparedFront:
-    def __init__(self, app: WSGIApp, root: Path, common: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        root: Path,
+        common: list[tuple[str, str]],
+        count: Count | None = None,
+    ) -> None:
         self.app = app
         self.root = root
         self.manifest = root / MANIFEST
         self.common = common
         self.lock = threading.Lock()
         self.generation = Generation(None, {})
+        self.tally = Tally(count) if count is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -118,8 +182,12 @@ class PreparedFront:
                 encoding = found.encoding_for(environ.get("HTTP_ACCEPT_ENCODING", ""))
                 if found.fresh(environ):
                     start_response("304 Not Modified", found.not_modified[encoding])
+                    if self.tally is not None:
+                        self.tally.add(found.route, method, 304)
                     return []
                 start_response("200 OK", found.headers[encoding])
+                if self.tally is not None:
+                    self.tally.add(found.route, method, 200)
                 return [] if method == "HEAD" else [found.bodies[encoding]]
         return self.app(environ, start_response)
 
@@ -164,9 +232,20 @@ class PreparedFront:
                 bodies[name] = data
         except (OSError, ValueError, brotli.error):
             return None
-        found = Prepared(bodies, entry, generation.modified, self.common)
+        found = Prepared(bodies, entry, generation.modified, self.common, _route(path))
         generation.loaded[path] = found
         return found
+
+
+def _route(path: str) -> str:
+    """The name Django gives the URL's pattern, so an answer is counted under the same route
+    whichever of the two answered it."""
+    from django.urls import Resolver404, resolve  # lazy: wsgi.py imports this before setup
+
+    try:
+        return resolve(path).view_name or "prepared"
+    except Resolver404:
+        return "prepared"
 
 
 def common_headers() -> list[tuple[str, str]]:
@@ -189,13 +268,13 @@ def common_headers() -> list[tuple[str, str]]:
     return [(name, str(value)) for name, value in headers if value]
 
 
-def wrap(app: WSGIApp) -> WSGIApp:
-    """The application `serve` runs: the prepared front before Django. Where Django must
-    redirect to https first, every request goes to Django."""
+def wrap(app: WSGIApp, count: Count | None = None) -> WSGIApp:
+    """The application `serve` runs: the prepared front before Django, its answers counted
+    with `count`. Where Django must redirect to https first, every request goes to Django."""
     from django.conf import settings  # lazy: wsgi.py imports this module before django.setup()
 
     from .prepared import public_dir  # lazy: it reads models, ready only after django.setup()
 
     if settings.SECURE_SSL_REDIRECT or not getattr(settings, "STATUSPAGE_PREPARE", True):
         return app
-    return PreparedFront(app, public_dir(), common_headers())
+    return PreparedFront(app, public_dir(), common_headers(), count)
