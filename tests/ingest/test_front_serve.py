@@ -5,9 +5,12 @@ at the command line is refused at once by every process."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -118,6 +121,36 @@ def test_an_invalid_event_gets_pagerdutys_400_and_writes_nothing(server):
     too_large = trigger(key, "big").replace(b'"web-1"', b'"' + b"x" * 3_000_000 + b'"')
     assert post(base, too_large)[2]["errors"] == ["Event is too large"]
     assert counted(data) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        ("/v2/enqueue", 400, ("errors", ["Event is too large"])),  # the alert intake's front
+        ("/api/v1/incidents", 413, ("detail", "The request body is larger than")),  # Django's
+    ],
+)
+def test_a_sender_still_sending_a_body_too_large_reads_its_answer(server, path, status, error):
+    # the refusal is decided from Content-Length; a sender whose last bytes arrive after that
+    # must still read it, not find the connection closed under it (a broken pipe)
+    base, key, _ = server
+    host, port = base.removeprefix("http://").split(":")
+    body = trigger(key, "big").replace(b'"web-1"', b'"' + b"x" * 3_000_000 + b'"')
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            b"POST " + path.encode() + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:1000]
+        )
+        time.sleep(0.5)  # the server has answered by now; the rest is still to come
+        sock.sendall(body[1000:])
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == status
+        payload = response.read()
+    field, expected = error
+    found = json.loads(payload)[field]
+    assert found == expected if isinstance(expected, list) else found.startswith(expected)
 
 
 def test_a_revoked_key_is_refused_at_once_by_every_process(server):

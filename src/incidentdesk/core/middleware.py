@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 
 from . import text
+from .bodies import drain
 
 API_PREFIX = "/api/"
 
@@ -76,6 +77,8 @@ class RequestGuard:
             except ValueError:
                 length = 0
             if length > limit:
+                # read what the sender is still sending, so that it reads this answer
+                drain(request.META["wsgi.input"], length)
                 return json_error(413, f"The request body is larger than {limit} bytes.")
         return None
 

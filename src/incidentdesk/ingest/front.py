@@ -5,7 +5,8 @@ Monitoring sends alert events in bursts (a storm, a flapping check, Alertmanager
 re-notifying), and an event needs none of what the middleware does for a person's page
 (session, sign-in, CSRF, second factor, messages, content security policy). Here a request:
 
-1. reads its body (at most DATA_UPLOAD_MAX_MEMORY_SIZE, else PagerDuty's 400 "too large");
+1. reads its body (at most DATA_UPLOAD_MAX_MEMORY_SIZE, else PagerDuty's 400 "too large",
+   after reading the rest of the body, up to 64 MiB, so that the sender reads the answer);
 2. parses and checks it exactly as the view does (`views.event_of`), so a bad event gets the
    same 400 and writes nothing;
 3. finds its integration in this process's cache of routing keys (by SHA-256; a miss asks the
@@ -34,6 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
+from incidentdesk.core.bodies import DRAIN_MAX, drain
 from incidentdesk.core.logs import current_request_id
 
 from . import pagerduty
@@ -243,9 +245,13 @@ class IngestFront:
         except ValueError:
             length = -1
         if length > self.limit:
+            drain(stream, length)
             return None
         raw: bytes = stream.read(length) if length >= 0 else stream.read(self.limit + 1)
-        return None if len(raw) > self.limit else raw
+        if len(raw) > self.limit:
+            drain(stream, DRAIN_MAX)
+            return None
+        return raw
 
 
 def _invalid(errors: list[str]) -> dict[str, Any]:
