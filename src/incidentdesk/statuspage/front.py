@@ -12,10 +12,10 @@ The manifest's status (inode, time, size) is read on each request: a change a pr
 renamed into place is served from the next request on, in every process.
 
 Each answer is counted for /metrics under the route Django would have named
-(`statuspage:page`), method and status: tallied in memory and handed to the `count` given to
-`wrap` at most once a second, by the next answer or by a thread that wakes each second while
-there is something to hand over, so a surge costs a dictionary update an answer, not a write
-to the metrics files. These answers are not timed: they come from memory in microseconds."""
+(`statuspage:page`), method and status: an integer on the URL's Prepared is incremented, and a
+thread of the front's own hands the counts to the `count` given to `wrap` once a second, so a
+surge costs an addition an answer, not a write to the metrics files. These answers are not
+timed: they come from memory in microseconds."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ import json
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -40,6 +39,8 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # (route, method, status, how many): how the answers are counted for /metrics
 Count = Callable[[str, str, int, int], None]
 COUNT_EVERY_SECONDS = 1.0
+# what a Prepared counts of its answers, by index
+ANSWERED = (("GET", 200), ("GET", 304), ("HEAD", 200), ("HEAD", 304))
 PREFIXES = ("/status/", "/api/v2/")
 # best first: brotli is the smaller
 PREFERENCE = ("br", "gzip")
@@ -49,7 +50,7 @@ DECODERS = {"br": brotli.decompress, "gzip": gzip.decompress}
 class Prepared:
     """One URL's bytes in each encoding, with their headers made once."""
 
-    __slots__ = ("bodies", "etags", "headers", "modified", "not_modified", "route")
+    __slots__ = ("answered", "bodies", "etags", "headers", "modified", "not_modified", "route")
 
     def __init__(
         self,
@@ -61,6 +62,8 @@ class Prepared:
     ) -> None:
         self.bodies = bodies
         self.route = route
+        # answers since they were last counted for /metrics, by ANSWERED's (method, status)
+        self.answered = [0] * len(ANSWERED)
         tag = entry["sha"]
         self.etags = {
             name: f'"{tag}"' if name == "identity" else f'"{tag}-{name}"' for name in bodies
@@ -118,43 +121,41 @@ class Generation:
 
 
 class Tally:
-    """Answers counted in memory, handed to `count` at most once a second (see the module's
-    docstring)."""
+    """Answers counted on each URL's Prepared (an integer incremented an answer), handed to
+    `count` once a second by a thread of the front's own (see the module's docstring)."""
 
-    def __init__(self, count: Count) -> None:
+    def __init__(self, count: Count, live: Callable[[], Iterable[Prepared]]) -> None:
         self.count = count
+        self.live = live
         self.lock = threading.Lock()
-        self.counts: Counter[tuple[str, str, int]] = Counter()
-        self.due = time.monotonic() + COUNT_EVERY_SECONDS
+        self.watched: list[Prepared] = []
         self.flusher: threading.Thread | None = None
 
-    def add(self, route: str, method: str, status: int) -> None:
+    def watch(self, found: Prepared) -> None:
         with self.lock:
-            self.counts[(route, method, status)] += 1
-        if time.monotonic() >= self.due:
-            self.flush()
-        elif self.flusher is None:
-            self._start_flusher()
+            self.watched.append(found)
+            if self.flusher is None:
+                self.flusher = threading.Thread(target=self._flush_each_second, daemon=True)
+                self.flusher.start()
 
     def flush(self) -> None:
         with self.lock:
-            counts, self.counts = self.counts, Counter()
-            self.due = time.monotonic() + COUNT_EVERY_SECONDS
-        for (route, method, status), n in counts.items():
-            self.count(route, method, status, n)
-
-    def _start_flusher(self) -> None:
+            watched = list(self.watched)
+        for found in watched:
+            for i, n in enumerate(found.answered):
+                if n:
+                    found.answered[i] -= n
+                    method, status = ANSWERED[i]
+                    self.count(found.route, method, status, n)
+        # a URL of a replaced manifest answers no more once it has been counted
+        live = {id(found) for found in self.live()}
         with self.lock:
-            if self.flusher is not None:
-                return
-            self.flusher = threading.Thread(target=self._flush_each_second, daemon=True)
-        self.flusher.start()
+            self.watched = [found for found in self.watched if id(found) in live]
 
     def _flush_each_second(self) -> None:
         while True:
             time.sleep(COUNT_EVERY_SECONDS)
-            if self.counts:
-                self.flush()
+            self.flush()
 
 
 class PreparedFront:
@@ -171,7 +172,11 @@ class PreparedFront:
         self.common = common
         self.lock = threading.Lock()
         self.generation = Generation(None, {})
-        self.tally = Tally(count) if count is not None else None
+        self.tally = (
+            Tally(count, lambda: list(self.generation.loaded.values()))
+            if count is not None
+            else None
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -182,12 +187,10 @@ class PreparedFront:
                 encoding = found.encoding_for(environ.get("HTTP_ACCEPT_ENCODING", ""))
                 if found.fresh(environ):
                     start_response("304 Not Modified", found.not_modified[encoding])
-                    if self.tally is not None:
-                        self.tally.add(found.route, method, 304)
+                    found.answered[1 if method == "GET" else 3] += 1
                     return []
                 start_response("200 OK", found.headers[encoding])
-                if self.tally is not None:
-                    self.tally.add(found.route, method, 200)
+                found.answered[0 if method == "GET" else 2] += 1
                 return [] if method == "HEAD" else [found.bodies[encoding]]
         return self.app(environ, start_response)
 
@@ -234,6 +237,8 @@ class PreparedFront:
             return None
         found = Prepared(bodies, entry, generation.modified, self.common, _route(path))
         generation.loaded[path] = found
+        if self.tally is not None:
+            self.tally.watch(found)
         return found
 
 
