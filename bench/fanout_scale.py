@@ -2,7 +2,8 @@
 
 Run through `bench/fanout.py --pg URL [--quick] [--mail-delay MS] [N]` (N recipients, default
 10,000; `--quick`: 400; `--mail-delay`: the SMTP server takes MS milliseconds to accept each
-message, as a relay on another machine does, where the local sink answers at once). A database of its own is created on the server named by URL and dropped after.
+message, as a relay on another machine does, where the local sink answers at once). A
+database of its own is created on the server named by URL and dropped after.
 
 Two public updates go to an organisation of N stakeholders, each through the real API of
 `incidentdesk serve --no-worker --processes 2`; the first is sent by one

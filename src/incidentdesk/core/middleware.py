@@ -78,7 +78,9 @@ class RequestGuard:
                 length = 0
             if length > limit:
                 # read what the sender is still sending, so that it reads this answer
-                drain(request.META["wsgi.input"], length)
+                stream = request.META.get("wsgi.input")
+                if stream is not None:
+                    drain(stream, length)
                 return json_error(413, f"The request body is larger than {limit} bytes.")
         return None
 

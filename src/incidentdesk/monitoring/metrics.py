@@ -69,7 +69,7 @@ def count_requests(route: str, method: str, status: int, n: int) -> None:
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "other"
-    REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+    count_requests(route, method, status, 1)
     LATENCY.labels(route=route, method=method).observe(seconds)
 
 
